@@ -1,0 +1,45 @@
+# The two commands the README promises: `make report` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# MNIST for tests, benchmarks and the report: the shared folder beside the checkout, unless the caller set one.
+SHARED_MNIST := $(abspath ../shared/data/mnist)
+ifeq ($(strip $(BACKPROPLAB_DATA)),)
+  ifneq ($(wildcard $(SHARED_MNIST)/train-images-idx3-ubyte.gz),)
+    export BACKPROPLAB_DATA := $(SHARED_MNIST)
+  endif
+endif
+
+# Headless figures everywhere.
+export MPLBACKEND := Agg
+
+.PHONY: setup test report lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch only as torch==2.13.0: the local CPU wheel (see DEVELOPERS.md)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest -q -n 2
+
+report: setup
+	$(BIN)/backproplab report --out report
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/bench_scratch.py
+	$(BIN)/python benchmarks/bench_dcn.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""The ``backproplab`` command line.
+
+Each subcommand lives in :mod:`backproplab.commands` as a module with ``register(subparsers)``;
+this file only assembles them and turns user-facing errors into one line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from backproplab import __version__
+from backproplab.commands import COMMANDS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backproplab",
+        description="How neural networks learn: backprop from scratch (NumPy), a deep CNN on MNIST "
+        "(PyTorch) monitored in TensorBoard, and an HTML report of every experiment.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except KeyboardInterrupt:
+        print("backproplab: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as exc:
+        # ValueError covers UsageError and the engines' argument checks; OSError covers files.
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"backproplab {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Subcommands of the ``backproplab`` CLI; each module has ``register(subparsers)``."""
+
+from backproplab.commands import data, dcn, mlp, report, tensorboard
+
+COMMANDS = (mlp, data, dcn, tensorboard, report)

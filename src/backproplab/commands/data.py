@@ -1,0 +1,7 @@
+"""`backproplab data` (placeholder until its issue lands: registers nothing)."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    return None

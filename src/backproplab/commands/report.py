@@ -1,0 +1,7 @@
+"""`backproplab mlp` (being written)."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    return None
