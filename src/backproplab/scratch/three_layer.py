@@ -1,0 +1,225 @@
+r"""The three-layer network of the course handout: input -> one hidden layer -> softmax.
+
+Conventions (rows are examples):
+
+    X: (N, D) float64      y: (N,) int labels in [0, C)
+    z1 = X @ W1 + b1       W1: (D, H), b1: (H,)       z1, a1: (N, H)
+    a1 = f(z1)             f is the activation chosen by name
+    z2 = a1 @ W2 + b2      W2: (H, C), b2: (C,)       z2: (N, C)
+    p  = softmax(z2)       rows of p sum to 1
+
+**The loss is a sum over the examples given** (one scaling, used everywhere):
+
+    L(X, y) = sum_n -log p[n, y_n]  +  (reg_lambda / 2) * (||W1||^2 + ||W2||^2)
+
+``backprop`` returns exactly dL/dW1, dL/db1, dL/dW2, dL/db2 of this L:
+
+    delta2 = p - onehot(y)                      (N, C)
+    dW2 = a1.T @ delta2 + reg_lambda * W2       db2 = sum_n delta2
+    delta1 = (delta2 @ W2.T) * f'(z1)           (N, H)
+    dW1 = X.T @ delta1 + reg_lambda * W1        db1 = sum_n delta1
+
+and ``fit_model`` takes plain gradient steps ``W -= epsilon * dW`` on it. This is exactly the
+update of the classic handout code, so its defaults (epsilon=0.01, reg_lambda=0.01, 20,000
+passes) train the same way. (The handout's ``calculate_loss`` printed the *mean*, L / N, while its
+gradient was that of the sum; here the loss and its gradient agree, and the training history
+records both L and L / N.) A mean loss would need a learning rate N times larger for the same
+training.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backproplab.progress import progress_bar
+from backproplab.scratch.activations import get_activation
+from backproplab.scratch.losses import cross_entropy_sum, softmax
+from backproplab.scratch.validation import (
+    check_features,
+    check_labels,
+    check_non_negative_float,
+    check_positive_float,
+    check_positive_int,
+)
+
+
+class TrainingDiverged(ArithmeticError):
+    """The loss stopped being a finite number during training."""
+
+
+class NeuralNetwork:
+    """A network with one hidden layer, trained by full-batch gradient descent (the course's API).
+
+    >>> net = NeuralNetwork(nn_input_dim=2, nn_hidden_dim=3, nn_output_dim=2, actFun_type="tanh")
+    >>> probs = net.feedforward(X, lambda z: net.actFun(z, type=net.actFun_type))   # doctest: +SKIP
+
+    Weights start as standard normal draws scaled by 1/sqrt(fan_in) from ``np.random.RandomState(seed)``
+    (the handout's initialisation); biases start at zero.
+    """
+
+    def __init__(
+        self,
+        nn_input_dim: int,
+        nn_hidden_dim: int,
+        nn_output_dim: int,
+        actFun_type: str = "tanh",
+        reg_lambda: float = 0.01,
+        seed: int = 0,
+    ) -> None:
+        self.nn_input_dim = check_positive_int(nn_input_dim, "nn_input_dim")
+        self.nn_hidden_dim = check_positive_int(nn_hidden_dim, "nn_hidden_dim")
+        self.nn_output_dim = check_positive_int(nn_output_dim, "nn_output_dim")
+        self.actFun_type = get_activation(actFun_type).name
+        self.reg_lambda = check_non_negative_float(reg_lambda, "reg_lambda")
+        self.seed = seed
+        rng = np.random.RandomState(seed)
+        self.W1 = rng.randn(self.nn_input_dim, self.nn_hidden_dim) / np.sqrt(self.nn_input_dim)
+        self.b1 = np.zeros(self.nn_hidden_dim)
+        self.W2 = rng.randn(self.nn_hidden_dim, self.nn_output_dim) / np.sqrt(self.nn_hidden_dim)
+        self.b2 = np.zeros(self.nn_output_dim)
+
+    def __repr__(self) -> str:
+        return (
+            f"NeuralNetwork({self.nn_input_dim} -> {self.nn_hidden_dim} {self.actFun_type} -> "
+            f"{self.nn_output_dim} softmax, reg_lambda={self.reg_lambda})"
+        )
+
+    # -- the course's names -------------------------------------------------------------------
+
+    def actFun(self, z: np.ndarray, type: str) -> np.ndarray:
+        """Apply the activation called ``type`` element-wise (see :mod:`backproplab.scratch.activations`)."""
+        return get_activation(type).forward(np.asarray(z, dtype=np.float64))
+
+    def diff_actFun(self, z: np.ndarray, type: str) -> np.ndarray:
+        """Element-wise derivative d actFun(z) / dz of the activation called ``type``."""
+        return get_activation(type).grad(np.asarray(z, dtype=np.float64))
+
+    def feedforward(self, X: np.ndarray, actFun: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """Forward pass. X: (N, D) -> probabilities (N, C); also kept as ``self.probs``.
+
+        ``actFun`` is a callable z -> a as in the handout; ``None`` means this network's own activation.
+        The intermediate ``z1``, ``a1``, ``z2`` are kept on the object for backprop and inspection.
+        """
+        X = check_features(X, self.nn_input_dim)
+        if actFun is None:
+            actFun = get_activation(self.actFun_type).forward
+        return self._forward(X, actFun)
+
+    def calculate_loss(self, X: np.ndarray, y: np.ndarray) -> float:
+        """L = sum_n -log p[n, y_n] + (reg_lambda/2)(||W1||^2 + ||W2||^2), summed over the N examples."""
+        X = check_features(X, self.nn_input_dim)
+        y = check_labels(y, X.shape[0], self.nn_output_dim)
+        self._forward(X, get_activation(self.actFun_type).forward)
+        return self._loss_from_scores(self.z2, y)
+
+    def backprop(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Gradients of :meth:`calculate_loss` at (X, y): ``(dW1, db1, dW2, db2)``, shaped like the parameters."""
+        X = check_features(X, self.nn_input_dim)
+        y = check_labels(y, X.shape[0], self.nn_output_dim)
+        return self._gradients(X, y, np.arange(X.shape[0]))
+
+    def parameters(self) -> list[np.ndarray]:
+        """The live parameter arrays ``[W1, b1, W2, b2]``, in the order :meth:`backprop` returns gradients."""
+        return [self.W1, self.b1, self.W2, self.b2]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Most probable class of each row. X: (N, D) -> (N,) int64."""
+        return np.argmax(self.feedforward(X), axis=1)
+
+    def fit_model(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        epsilon: float = 0.01,
+        num_passes: int = 20000,
+        print_loss: bool = True,
+        *,
+        record_every: int = 100,
+        progress: bool = False,
+    ) -> dict[str, list[float]]:
+        """Full-batch gradient descent: ``num_passes`` steps ``p -= epsilon * dL/dp`` on the summed loss.
+
+        Returns the history ``{"pass", "loss", "loss_per_example", "accuracy"}`` recorded before the
+        first pass, every ``record_every`` passes and after the last. ``print_loss`` prints the loss
+        every 1,000 passes as the handout does; ``progress`` shows a tqdm bar instead.
+        Raises :class:`TrainingDiverged` (an ``ArithmeticError``) if the loss becomes NaN or infinite.
+        """
+        X = check_features(X, self.nn_input_dim)
+        y = check_labels(y, X.shape[0], self.nn_output_dim)
+        epsilon = check_positive_float(epsilon, "epsilon")
+        num_passes = check_positive_int(num_passes, "num_passes")
+        record_every = check_positive_int(record_every, "record_every")
+        rows = np.arange(X.shape[0])
+        history: dict[str, list[float]] = {"pass": [], "loss": [], "loss_per_example": [], "accuracy": []}
+        params = self.parameters()
+
+        def record(done: int) -> None:
+            self._forward(X, act)
+            loss = self._loss_from_scores(self.z2, y)
+            if not np.isfinite(loss):
+                raise TrainingDiverged(
+                    f"the loss became {loss} after {done} passes (epsilon={epsilon}); "
+                    "try a smaller learning rate (epsilon)"
+                )
+            history["pass"].append(done)
+            history["loss"].append(loss)
+            history["loss_per_example"].append(loss / X.shape[0])
+            history["accuracy"].append(float(np.mean(np.argmax(self.z2, axis=1) == y)))
+            if print_loss and done % 1000 == 0:
+                print(f"Loss after iteration {done}: {loss / X.shape[0]:f} (sum {loss:f})")
+
+        act = get_activation(self.actFun_type).forward
+        bar = progress_bar(num_passes, progress, desc="training", unit="pass")
+        record(0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for done in range(1, num_passes + 1):
+                for p, g in zip(params, self._gradients(X, y, rows), strict=True):
+                    p -= epsilon * g
+                if done % record_every == 0 or done == num_passes:
+                    record(done)
+                    if bar is not None:
+                        bar.update(done - bar.n)
+                        bar.set_postfix(loss=f"{history['loss_per_example'][-1]:.4f}", refresh=False)
+        if bar is not None:
+            bar.close()
+        return history
+
+    def visualize_decision_boundary(
+        self, X: np.ndarray, y: np.ndarray, path: str | os.PathLike[str] | None = None
+    ) -> Any:
+        """Plot the decision regions with the data on top; save to ``path`` if given, else show."""
+        from backproplab.figures import plot_decision_boundary  # matplotlib only when drawing
+
+        title = f"{self.nn_hidden_dim} hidden units, {self.actFun_type}"
+        return plot_decision_boundary(self.predict, X, y, title=title, path=path)
+
+    # -- the arithmetic (arguments already checked) ---------------------------------------------
+
+    def _forward(self, X: np.ndarray, actFun: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        self.z1 = X @ self.W1 + self.b1
+        self.a1 = actFun(self.z1)
+        self.z2 = self.a1 @ self.W2 + self.b2
+        self.probs = softmax(self.z2)
+        return self.probs
+
+    def _loss_from_scores(self, scores: np.ndarray, y: np.ndarray) -> float:
+        l2 = float(np.sum(self.W1 * self.W1) + np.sum(self.W2 * self.W2))
+        return cross_entropy_sum(scores, y) + 0.5 * self.reg_lambda * l2
+
+    def _gradients(
+        self, X: np.ndarray, y: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        act = get_activation(self.actFun_type)
+        probs = self._forward(X, act.forward)
+        delta2 = probs.copy()  # a copy: self.probs stays the forward pass's output
+        delta2[rows, y] -= 1.0
+        dW2 = self.a1.T @ delta2 + self.reg_lambda * self.W2
+        db2 = delta2.sum(axis=0)
+        delta1 = (delta2 @ self.W2.T) * act.derivative(self.z1, self.a1)
+        dW1 = X.T @ delta1 + self.reg_lambda * self.W1
+        db1 = delta1.sum(axis=0)
+        return dW1, db1, dW2, db2

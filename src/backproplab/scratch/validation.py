@@ -1,0 +1,61 @@
+"""Argument checks shared by the NumPy networks: each error names the argument and the fix."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_positive_float(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def check_non_negative_float(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_features(X: object, n_features: int, name: str = "X") -> np.ndarray:
+    """Return X as a float64 array of shape (N, n_features), N >= 1, all values finite."""
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an (N, {n_features}) array of numbers") from None
+    if arr.ndim != 2 or arr.shape[1] != n_features or arr.shape[0] == 0:
+        raise ValueError(
+            f"{name} must have shape (N, {n_features}) with N >= 1 (the network has nn_input_dim="
+            f"{n_features}), got shape {arr.shape}"
+        )
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).sum())
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); clean or impute the data first")
+    return arr
+
+
+def check_labels(y: object, n_examples: int, n_classes: int, name: str = "y") -> np.ndarray:
+    """Return y as an int64 array of shape (n_examples,) with values in [0, n_classes)."""
+    arr = np.asarray(y)
+    if arr.ndim != 1 or arr.shape[0] != n_examples:
+        raise ValueError(f"{name} must have shape ({n_examples},) to match X's {n_examples} rows, got {arr.shape}")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise ValueError(f"{name} must hold integer class labels, got non-integer values")
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    labels = arr.astype(np.int64)
+    if labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(
+            f"{name} holds labels in [{labels.min()}, {labels.max()}] but the network has nn_output_dim="
+            f"{n_classes} classes, so labels must be in [0, {n_classes - 1}]"
+        )
+    return labels
