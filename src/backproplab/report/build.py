@@ -1,0 +1,56 @@
+"""Run the experiments and assemble the HTML report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backproplab import __version__
+from backproplab.io import write_json, write_text
+from backproplab.report.context import ReportContext
+from backproplab.report.html import Section, render_page
+from backproplab.report.moons import moons_section
+
+SECTIONS: dict[str, Callable[[ReportContext], Section]] = {"moons": moons_section}
+
+
+def build_report(
+    out_dir: str | Path,
+    *,
+    sections: Sequence[str] | None = None,
+    quick: bool = False,
+    progress: bool = True,
+    seed: int = 0,
+    data_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Run the chosen sections (all by default) and write ``index.html`` and ``metrics.json`` to ``out_dir``."""
+    names = list(SECTIONS) if sections is None else list(sections)
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown or not names:
+        raise ValueError(f"unknown report section(s) {unknown}; valid sections are: {', '.join(SECTIONS)}")
+    ctx = ReportContext(
+        Path(out_dir), quick=quick, progress=progress, seed=seed, data_dir=Path(data_dir) if data_dir else None
+    )
+    ctx.figures_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    rendered = [SECTIONS[name](ctx) for name in names]
+    seconds = time.perf_counter() - start
+    meta = (
+        f"backproplab {__version__}, built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s"
+        f"{' (quick mode: shortened runs)' if quick else ''}; seed {seed}."
+    )
+    page = render_page(
+        "backproplab: how neural networks learn",
+        "Every number and figure on this page was computed by the experiments it describes, when the page was built.",
+        rendered,
+        meta,
+    )
+    write_json(
+        ctx.out_dir / "metrics.json",
+        {"sections": names, "quick": quick, "seed": seed, "seconds": seconds, **ctx.metrics},
+    )
+    write_text(ctx.out_dir / "index.html", page)
+    return ctx.metrics
