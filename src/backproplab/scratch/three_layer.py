@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.progress import progress_bar
-from backproplab.scratch.activations import get_activation
+from backproplab.scratch.activations import Activation, get_activation
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 from backproplab.scratch.validation import (
     check_features,
@@ -120,7 +120,7 @@ class NeuralNetwork:
         """Gradients of :meth:`calculate_loss` at (X, y): ``(dW1, db1, dW2, db2)``, shaped like the parameters."""
         X = check_features(X, self.nn_input_dim)
         y = check_labels(y, X.shape[0], self.nn_output_dim)
-        return self._gradients(X, y, np.arange(X.shape[0]))
+        return self._gradients(X, y, np.arange(X.shape[0]), get_activation(self.actFun_type))
 
     def parameters(self) -> list[np.ndarray]:
         """The live parameter arrays ``[W1, b1, W2, b2]``, in the order :meth:`backprop` returns gradients."""
@@ -172,12 +172,13 @@ class NeuralNetwork:
             if print_loss and done % 1000 == 0:
                 print(f"Loss after iteration {done}: {loss / X.shape[0]:f} (sum {loss:f})")
 
-        act = get_activation(self.actFun_type).forward
+        activation = get_activation(self.actFun_type)
+        act = activation.forward
         bar = progress_bar(num_passes, progress, desc="training", unit="pass")
         record(0)
         with np.errstate(over="ignore", invalid="ignore"):
             for done in range(1, num_passes + 1):
-                for p, g in zip(params, self._gradients(X, y, rows), strict=True):
+                for p, g in zip(params, self._gradients(X, y, rows, activation), strict=True):
                     p -= epsilon * g
                 if done % record_every == 0 or done == num_passes:
                     record(done)
@@ -211,9 +212,8 @@ class NeuralNetwork:
         return cross_entropy_sum(scores, y) + 0.5 * self.reg_lambda * l2
 
     def _gradients(
-        self, X: np.ndarray, y: np.ndarray, rows: np.ndarray
+        self, X: np.ndarray, y: np.ndarray, rows: np.ndarray, act: Activation
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        act = get_activation(self.actFun_type)
         probs = self._forward(X, act.forward)
         delta2 = probs.copy()  # a copy: self.probs stays the forward pass's output
         delta2[rows, y] -= 1.0
