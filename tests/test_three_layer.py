@@ -22,7 +22,12 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 
-def numeric_gradients(net: NeuralNetwork, X: np.ndarray, y: np.ndarray, h: float = 1e-6) -> list[np.ndarray]:
+def norm_rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    """||a - b|| / max(1e-12, ||a|| + ||b||)."""
+    return float(np.linalg.norm(a - b) / max(1e-12, np.linalg.norm(a) + np.linalg.norm(b)))
+
+
+def numeric_gradients(net: NeuralNetwork, X: np.ndarray, y: np.ndarray, h: float = 1e-5) -> list[np.ndarray]:
     """Central differences of calculate_loss with respect to every parameter, one entry at a time."""
     grads = []
     for p in net.parameters():
@@ -49,7 +54,7 @@ def kink_free(net: NeuralNetwork, X: np.ndarray) -> bool:
     return bool(np.min(np.abs(X @ net.W1 + net.b1)) > 1e-4)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     name=st.sampled_from(NAMES),
     seed=st.integers(0, 10_000),
@@ -68,7 +73,9 @@ def test_backprop_matches_finite_differences(name, seed, n, d, h, c, reg) -> Non
     analytic = net.backprop(X, y)
     for a, num in zip(analytic, numeric_gradients(net, X, y), strict=True):
         assert a.shape == num.shape
-        assert rel_error(a, num) < 1e-6
+        # relative error of each gradient as a whole: tiny single entries are dominated by the
+        # finite difference's round-off (~1e-16 * |L| / h), not by backprop
+        assert norm_rel_error(a, num) < 1e-6
 
 
 def test_gradient_check_catches_a_wrong_derivative(monkeypatch) -> None:

@@ -172,3 +172,73 @@ def plot_boundary_grid(
         fig.suptitle(suptitle, fontsize=11)
     fig.tight_layout()
     return _finish(fig, path)
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) int64 counts: row = true class, column = predicted class."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def plot_confusion_matrix(
+    matrix: np.ndarray,
+    *,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    path: PathLike | None = None,
+) -> Figure:
+    """Heat map of a confusion matrix (rows true, columns predicted) with the counts written in."""
+    matrix = np.asarray(matrix)
+    k = matrix.shape[0]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    size = max(3.6, 0.45 * k + 2.2)
+    fig, ax = plt.subplots(figsize=(size + 0.8, size))
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(
+                j,
+                i,
+                str(int(matrix[i, j])),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if matrix[i, j] > threshold else "black",
+            )
+    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names), default=0) > 3 else 0, ha="right")
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_accuracy_table(
+    values: np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    xlabel: str = "",
+    title: str | None = None,
+    path: PathLike | None = None,
+) -> Figure:
+    """Heat map of accuracies in [0, 1] (e.g. test accuracy per depth and width) with the values written in."""
+    values = np.asarray(values, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(1.1 * len(col_labels) + 2.5, 0.5 * len(row_labels) + 1.6))
+    image = ax.imshow(values, cmap="viridis", vmin=max(0.0, np.nanmin(values) - 0.05), vmax=1.0, aspect="auto")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            ax.text(j, i, f"{values[i, j]:.3f}", ha="center", va="center", fontsize=8, color="white")
+    ax.set_xticks(range(len(col_labels)), list(col_labels))
+    ax.set_yticks(range(len(row_labels)), list(row_labels))
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _finish(fig, path)

@@ -1,75 +1,198 @@
-"""``backproplab mlp``: train a from-scratch NumPy network and write its figures and metrics."""
+"""``backproplab mlp``: train a from-scratch NumPy network (or a grid of them) and write figures and metrics."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
-from backproplab.experiments.mlp_run import DATASETS, MLPConfig, run_mlp
-from backproplab.scratch import activation_names
+from backproplab.datasets import dataset_names
+from backproplab.errors import UsageError
+from backproplab.experiments.mlp_run import MLPConfig, run_mlp
+from backproplab.scratch import TrainingDiverged, activation_names
+from backproplab.scratch.layer import init_names
+from backproplab.scratch.optimizers import optimizer_names
 
 _DEFAULTS = MLPConfig()
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers separated by commas, e.g. 10,10,10; got {text!r}"
+        ) from None
+    return values
+
+
+def _str_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: ...)`` only where there is a default worth showing and the help has none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "mlp",
-        help="train a from-scratch NumPy network (backprop by hand) on a 2-D data set",
-        description="Train the three-layer network (input -> hidden -> softmax) with full-batch gradient "
-        "descent on the summed cross-entropy + L2 loss, and write dataset.png, decision_boundary.png, "
-        "loss.png and metrics.json into --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="train a from-scratch NumPy network (backprop by hand), or a grid of depths x widths",
+        description="Train a from-scratch NumPy network: input -> hidden layer(s) -> softmax, on the summed "
+        "cross-entropy + L2 loss. The defaults are the course handout's three-layer run (3 tanh units, 200 "
+        "moons points, 20,000 full-batch steps). 2-D data sets train on all generated points and are tested "
+        "on a fresh draw (seed + 1000); tabular sets use a stratified, standardised split. Writes "
+        "decision_boundary.png and dataset.png (2-D data) or confusion_matrix.png (tabular), loss.png, "
+        "accuracy.png and metrics.json into --out. With --grid: one network per depth x width x activation, "
+        "all decision boundaries in grid.png, accuracies in grid.csv/grid.json/grid_accuracy.png.",
+        formatter_class=_HelpFormatter,
     )
-    p.add_argument("--dataset", default=_DEFAULTS.dataset, choices=sorted(DATASETS), help="data set")
-    p.add_argument("--n-samples", type=int, default=_DEFAULTS.n_samples, help="number of points")
-    p.add_argument("--noise", type=float, default=_DEFAULTS.noise, help="noise of the data set")
-    p.add_argument("--hidden", type=int, default=_DEFAULTS.hidden, help="hidden units")
-    p.add_argument(
-        "--activation", default=_DEFAULTS.activation, help=f"hidden activation, one of: {', '.join(activation_names())}"
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", default=_DEFAULTS.dataset, choices=dataset_names(), help="data set")
+    data.add_argument("--n-samples", type=int, default=None, help="points to generate (2-D sets; default: 200)")
+    data.add_argument("--noise", type=float, default=None, help="noise of a 2-D set (default: the generator's)")
+    data.add_argument("--test-size", type=float, default=_DEFAULTS.test_size, help="test fraction")
+
+    net = p.add_argument_group("network")
+    net.add_argument(
+        "--hidden",
+        type=_int_list,
+        default=None,
+        help="hidden widths: one number for the three-layer network, or a comma list (10,10,10) for a deeper "
+        f"one (default {_DEFAULTS.hidden})",
     )
-    p.add_argument(
-        "--epsilon",
-        "--lr",
-        dest="epsilon",
-        type=float,
-        default=_DEFAULTS.epsilon,
-        help="learning rate (step on the summed loss)",
+    net.add_argument(
+        "--activation",
+        type=_str_list,
+        default=None,
+        help=f"hidden activation, or a comma list with one per hidden layer; one of: {', '.join(activation_names())} "
+        f"(default {_DEFAULTS.activation})",
     )
-    p.add_argument(
-        "--passes", dest="num_passes", type=int, default=_DEFAULTS.num_passes, help="full-batch gradient steps"
+    net.add_argument(
+        "--init",
+        default=None,
+        help=f"weight initialisation: {', '.join(init_names())} (default scaled_normal; --grid: he)",
     )
-    p.add_argument(
+    net.add_argument(
         "--reg",
         dest="reg_lambda",
         type=float,
         default=_DEFAULTS.reg_lambda,
         help="L2 strength lambda: loss += lambda/2 * sum of squared weights",
     )
-    p.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="seed for the data and the weights")
-    p.add_argument(
-        "--out", type=Path, default=None, help="output folder (default results/mlp/<dataset>-<activation>-<hidden>)"
+    net.add_argument("--dtype", choices=["float64", "float32"], default=_DEFAULTS.dtype, help="floating-point type")
+
+    train = p.add_argument_group("training")
+    train.add_argument(
+        "--optimizer", default=None, help=f"one of: {', '.join(optimizer_names())} (default sgd; --grid: adam)"
     )
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.add_argument(
+        "--epsilon",
+        "--lr",
+        dest="epsilon",
+        type=float,
+        default=None,
+        help=f"learning rate; steps are on the loss summed over the batch (default {_DEFAULTS.epsilon})",
+    )
+    train.add_argument(
+        "--passes",
+        "--epochs",
+        dest="num_passes",
+        type=int,
+        default=None,
+        help=f"passes over the training data (default {_DEFAULTS.num_passes}; --grid: 300)",
+    )
+    train.add_argument("--batch-size", type=int, default=None, help="mini-batch size (default full batch; --grid: 32)")
+    train.add_argument(
+        "--lr-decay", type=float, default=None, help="learning rate factor per pass (default 1; --grid: 0.99)"
+    )
+    train.add_argument("--val-split", dest="validation_split", type=float, default=None, help="validation fraction")
+    train.add_argument("--patience", type=int, default=None, help="early stopping: passes without improvement")
+    train.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="seed for the data, weights and shuffling")
+
+    grid = p.add_argument_group("grid (--grid)")
+    grid.add_argument("--grid", action="store_true", help="train a grid of depths x widths x activations")
+    grid.add_argument("--depths", type=_int_list, default="1,2,3,5", help="numbers of hidden layers")
+    grid.add_argument("--widths", type=_int_list, default="3,10", help="hidden layer widths")
+    grid.add_argument("--activations", type=_str_list, default="tanh,relu", help="activations")
+
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, default=None, help="output folder (default results/mlp/<run name>)")
+    out.add_argument("--logdir", type=Path, default=None, help="write TensorBoard summaries here (single run)")
+    out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
 
+# Training settings whose default depends on the mode (single run: the handout's; grid: GRID_DEFAULTS).
+_MODE_DEPENDENT = ("optimizer", "epsilon", "num_passes", "batch_size", "lr_decay", "init")
+
+
+def _config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    names = {f.name for f in fields(MLPConfig)}
+    kwargs = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    for key in ("hidden", "activation"):
+        kwargs.pop(key, None)
+    return kwargs
+
+
 def run(args: argparse.Namespace) -> int:
-    config = MLPConfig(
-        dataset=args.dataset,
-        n_samples=args.n_samples,
-        noise=args.noise,
-        hidden=args.hidden,
-        activation=args.activation,
-        epsilon=args.epsilon,
-        num_passes=args.num_passes,
-        reg_lambda=args.reg_lambda,
-        seed=args.seed,
-    ).validate()
-    out = args.out or Path("results", "mlp", f"{config.dataset}-{config.activation}-{config.hidden}")
-    metrics = run_mlp(config, out, progress=not args.no_progress)
+    if args.grid:
+        return _run_grid(args)
+    kwargs = _config_kwargs(args)
+    if args.hidden is not None:
+        kwargs["hidden"] = args.hidden[0] if len(args.hidden) == 1 else args.hidden
+    if args.activation is not None:
+        kwargs["activation"] = args.activation[0] if len(args.activation) == 1 else args.activation
+    config = MLPConfig(**kwargs).validate()
+    hidden = "x".join(str(h) for h in config.hidden_dims())
+    acts = config.activation if isinstance(config.activation, str) else "-".join(config.activation)
+    out = args.out or Path("results", "mlp", f"{config.dataset}-{acts}-{hidden}")
+    try:
+        metrics = run_mlp(config, out, progress=not args.no_progress, logdir=args.logdir)
+    except TrainingDiverged as exc:
+        raise UsageError(str(exc)) from None
     print(
         f"final loss {metrics['final_loss_per_example']:.4f} per example (sum {metrics['final_loss']:.3f}), "
-        f"training accuracy {metrics['train_accuracy']:.3f}, {metrics['passes']} passes in "
-        f"{metrics['seconds']:.1f} s -> {out}"
+        f"training accuracy {metrics['train_accuracy']:.3f}, test accuracy {metrics['test_accuracy']:.3f}, "
+        f"{metrics['passes_run']} passes in {metrics['seconds']:.1f} s -> {out}"
+    )
+    return 0
+
+
+def _run_grid(args: argparse.Namespace) -> int:
+    from backproplab.experiments.grid import GRID_DEFAULTS, run_grid
+
+    if args.hidden is not None or args.activation is not None:
+        raise UsageError("--hidden and --activation set one network; with --grid use --depths, --widths, --activations")
+    if args.logdir is not None:
+        raise UsageError("--logdir records one run; leave it out with --grid")
+    settings = _config_kwargs(args)
+    settings.pop("dataset")
+    base = MLPConfig(**{**GRID_DEFAULTS, **{k: v for k, v in settings.items() if k in _MODE_DEPENDENT}})
+    rest = {k: v for k, v in settings.items() if k not in _MODE_DEPENDENT}
+    out = args.out or Path("results", "mlp-grid", args.dataset)
+    try:
+        result = run_grid(
+            args.dataset,
+            args.depths,
+            args.widths,
+            args.activations,
+            out_dir=out,
+            base=base,
+            progress=not args.no_progress,
+            **rest,
+        )
+    except TrainingDiverged as exc:
+        raise UsageError(str(exc)) from None
+    best = result.best()
+    print(
+        f"{len(result.rows)} networks; best test accuracy {best['test_accuracy']:.3f} "
+        f"({best['activation']}, {best['depth']} x {best['width']}) -> {result.figure or result.heatmap}"
     )
     return 0

@@ -1,5 +1,27 @@
-"""Data sets: toy 2-D problems (scikit-learn), and MNIST in :mod:`backproplab.datasets.mnist`."""
+"""Data sets: 2-D toy problems, small bundled tabular sets, and MNIST in :mod:`backproplab.datasets.mnist`.
 
-from backproplab.datasets.toy import make_moons
+:func:`load` is the one entry point for the classification sets (standardised, stratified split).
+"""
 
-__all__ = ["make_moons"]
+from backproplab.datasets.registry import Dataset, dataset_names, is_two_dimensional, load
+from backproplab.datasets.toy import (
+    make_blobs,
+    make_circles,
+    make_gaussian_quantiles,
+    make_moons,
+    make_spirals,
+    make_xor,
+)
+
+__all__ = [
+    "Dataset",
+    "dataset_names",
+    "is_two_dimensional",
+    "load",
+    "make_blobs",
+    "make_circles",
+    "make_gaussian_quantiles",
+    "make_moons",
+    "make_spirals",
+    "make_xor",
+]

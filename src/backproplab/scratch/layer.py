@@ -1,0 +1,165 @@
+r"""One fully connected layer with its activation: the building block of :class:`DeepNeuralNetwork`.
+
+Contract (cs231n style: the forward pass caches what the backward pass needs):
+
+    a = layer.feedforward(X)            X: (N, D_in) -> a: (N, D_out); caches X, z, a
+        z = X @ W + b                   W: (D_in, D_out), b: (D_out,)
+        a = f(z)                        f is the layer's activation
+    delta_in = layer.backprop(delta)    delta = dL/da: (N, D_out) -> dL/dX: (N, D_in)
+        dz = delta * f'(z)              (skipped for the identity activation)
+        dW = X.T @ dz,  db = sum_n dz   stored as layer.dW, layer.db
+        delta_in = dz @ W.T
+
+For a layer with the ``identity`` activation (the network's output layer, whose scores go into
+the softmax) ``a = z``, so ``delta`` is dL/dz itself. ``dW`` and ``db`` are the gradient of the
+*data* part of the loss only; the network adds the L2 term ``reg_lambda * W``.
+
+Weight initialisations, by name (fan_in = D_in, fan_out = D_out; biases start at 0):
+
+===============  ======================================  ========================================
+name             W drawn as                              use
+===============  ======================================  ========================================
+scaled_normal    randn / sqrt(fan_in)                    the course handout's (default)
+xavier, glorot   randn * sqrt(2 / (fan_in + fan_out))    Glorot & Bengio 2010 (tanh, sigmoid)
+he, kaiming      randn * sqrt(2 / fan_in)                He et al. 2015 (ReLU family)
+===============  ======================================  ========================================
+
+With ``rng = np.random.RandomState(seed)`` shared by the layers in order, a one-hidden-layer
+network gets exactly the weights of the three-layer :class:`NeuralNetwork` with that seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backproplab.scratch.activations import Activation, get_activation
+from backproplab.scratch.validation import check_positive_int
+
+INITS: dict[str, str] = {
+    "scaled_normal": "randn / sqrt(fan_in)",
+    "xavier": "randn * sqrt(2 / (fan_in + fan_out))",
+    "he": "randn * sqrt(2 / fan_in)",
+}
+_INIT_ALIASES = {"glorot": "xavier", "kaiming": "he", "handout": "scaled_normal", "default": "scaled_normal"}
+
+
+def init_names() -> list[str]:
+    """The weight initialisations by name (aliases: glorot = xavier, kaiming = he)."""
+    return list(INITS)
+
+
+def check_init(name: str) -> str:
+    """The canonical name of the initialisation ``name``; ValueError listing the valid ones if unknown."""
+    key = str(name).strip().lower().replace("-", "_")
+    key = _INIT_ALIASES.get(key, key)
+    if key not in INITS:
+        raise ValueError(f"unknown weight initialisation {name!r}; valid ones are: {', '.join(INITS)}")
+    return key
+
+
+def init_weights(fan_in: int, fan_out: int, init: str, rng: np.random.RandomState) -> np.ndarray:
+    """A (fan_in, fan_out) float64 weight matrix drawn by the initialisation ``init``."""
+    key = check_init(init)
+    W = rng.randn(fan_in, fan_out)
+    if key == "scaled_normal":
+        return W / np.sqrt(fan_in)  # divide, as the handout does: bit-for-bit its numbers
+    variance = 2.0 / (fan_in + fan_out) if key == "xavier" else 2.0 / fan_in
+    return W * np.sqrt(variance)
+
+
+class Layer:
+    """A fully connected layer ``a = f(X @ W + b)`` (see the module docstring for shapes).
+
+    Parameters
+    ----------
+    input_dim, output_dim: D_in and D_out.
+    actFun_type: the activation's name (see :mod:`backproplab.scratch.activations`).
+    init: ``"scaled_normal"`` (default), ``"xavier"``/``"glorot"`` or ``"he"``/``"kaiming"``.
+    rng: a ``np.random.RandomState`` to draw W from (``RandomState(0)`` if omitted).
+    dtype: float64 (default) or float32.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        actFun_type: str = "tanh",
+        init: str = "scaled_normal",
+        rng: np.random.RandomState | None = None,
+        dtype: type | np.dtype = np.float64,
+    ) -> None:
+        self.input_dim = check_positive_int(input_dim, "input_dim")
+        self.output_dim = check_positive_int(output_dim, "output_dim")
+        self.activation: Activation = get_activation(actFun_type)
+        self.init = check_init(init)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+        rng = np.random.RandomState(0) if rng is None else rng
+        self.W = init_weights(self.input_dim, self.output_dim, self.init, rng).astype(self.dtype)
+        self.b = np.zeros(self.output_dim, dtype=self.dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+        self._identity = self.activation.name == "identity"
+        self._relu = self.activation.name == "relu"
+        self.X: np.ndarray | None = None
+        self.z: np.ndarray | None = None
+        self.a: np.ndarray | None = None
+
+    @property
+    def actFun_type(self) -> str:
+        return self.activation.name
+
+    def __repr__(self) -> str:
+        return f"Layer({self.input_dim} -> {self.output_dim}, {self.activation.name}, init={self.init})"
+
+    def parameters(self) -> list[np.ndarray]:
+        """The live arrays ``[W, b]``."""
+        return [self.W, self.b]
+
+    def gradients(self) -> list[np.ndarray]:
+        """``[dW, db]`` from the last :meth:`backprop` (data part of the loss only)."""
+        return [self.dW, self.db]
+
+    def bind(self, W: np.ndarray, b: np.ndarray, dW: np.ndarray, db: np.ndarray) -> None:
+        """Move the parameters and gradient buffers into the given arrays (views of a network's flat
+        storage), copying the current values of W and b. Shapes must match."""
+        for name, new, old in (("W", W, self.W), ("b", b, self.b), ("dW", dW, self.dW), ("db", db, self.db)):
+            if new.shape != old.shape or new.dtype != old.dtype:
+                raise ValueError(f"bind: {name} must be {old.shape} {old.dtype}, got {new.shape} {new.dtype}")
+        W[...] = self.W
+        b[...] = self.b
+        self.W, self.b, self.dW, self.db = W, b, dW, db
+
+    def feedforward(self, X: np.ndarray) -> np.ndarray:
+        """a = f(X @ W + b). X: (N, D_in) -> (N, D_out); caches X, z and a for :meth:`backprop`."""
+        z = X @ self.W
+        z += self.b
+        self.X, self.z = X, z
+        if self._identity:
+            self.a = z
+        elif self._relu:
+            self.a = np.maximum(z, 0.0)
+        else:
+            self.a = self.activation.forward(z)
+        return self.a
+
+    def backprop(self, delta: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Backward step: delta = dL/da (N, D_out) -> dL/dX (N, D_in), or None if ``input_grad`` is false.
+
+        Stores ``dW = X.T @ dz`` and ``db = sum_n dz`` (dz = dL/dz) in :attr:`dW`, :attr:`db`.
+        Must follow a :meth:`feedforward` on the same inputs. ``delta`` is not modified.
+        """
+        if self.X is None:
+            raise ValueError("Layer.backprop needs the cache of a feedforward call; call feedforward(X) first")
+        if self._identity:
+            dz = delta
+        elif self._relu:
+            dz = delta * (self.z > 0)
+        else:
+            dz = delta * self.activation.derivative(self.z, self.a)
+        np.matmul(self.X.T, dz, out=self.dW)
+        np.sum(dz, axis=0, out=self.db)
+        if not input_grad:
+            return None
+        return dz @ self.W.T
