@@ -38,7 +38,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks
 
 bench: setup
-	$(BIN)/python benchmarks/bench_scratch.py
+	$(BIN)/python benchmarks/bench_scratch.py  # includes bench_deep.py
 	$(BIN)/python benchmarks/bench_dcn.py
 
 clean:

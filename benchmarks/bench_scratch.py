@@ -5,6 +5,8 @@ For each case it times full-batch training and prints seconds per 1,000 passes a
     obvious  the handout's loop written the obvious way in NumPy, right here
     torch    the same network and updates with PyTorch autograd (eager, 1 thread, float64)
 Goals: ours/obvious <= 1.0 (the engine does not pay for its structure) and torch/ours >= 3.
+Then the deep case (benchmarks/bench_deep.py): seconds per epoch of a [64, 64, 64] ReLU network on
+10,000 points with mini-batches of 64, against PyTorch eager (1 thread); goal numpy/torch <= 1.
 
     python benchmarks/bench_scratch.py [--passes 20000] [--repeats 3]
 """
@@ -60,7 +62,7 @@ def torch_autograd(X, y, hidden, passes, seed=0):
 
     torch.set_num_threads(1)
     rng = np.random.RandomState(seed)
-    n, d = X.shape
+    d = X.shape[1]
     params = [
         torch.tensor(rng.randn(d, hidden) / np.sqrt(d), requires_grad=True),
         torch.zeros(hidden, dtype=torch.float64, requires_grad=True),
@@ -101,6 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passes", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--deep-epochs", type=int, default=5, help="timed epochs of the deep benchmark")
+    parser.add_argument("--skip-deep", action="store_true", help="only the three-layer cases")
     args = parser.parse_args()
 
     cases = [("default: 200 moons, 3 tanh", 200, 3), ("2,000 moons, 50 tanh", 2000, 50)]
@@ -114,7 +118,15 @@ def main() -> None:
         t_ours = best_time(ours, args.repeats, X, y, hidden, args.passes) / args.passes * 1000
         t_obv = best_time(obvious_numpy, args.repeats, X, y, hidden, args.passes) / args.passes * 1000
         t_torch = best_time(torch_autograd, args.repeats, X, y, hidden, torch_passes) / torch_passes * 1000
-        print(f"{label:<28}{t_ours:>10.4f}{t_obv:>10.4f}{t_torch:>10.4f}  {t_ours / t_obv:>13.2f}{t_torch / t_ours:>11.2f}")
+        print(
+            f"{label:<28}{t_ours:>10.4f}{t_obv:>10.4f}{t_torch:>10.4f}  "
+            f"{t_ours / t_obv:>13.2f}{t_torch / t_ours:>11.2f}"
+        )
+    if not args.skip_deep:
+        print("\nDeep network: [64, 64, 64] ReLU, 10,000 points, mini-batches of 64 (bench_deep.py)")
+        from bench_deep import measure  # the same folder
+
+        measure(epochs=args.deep_epochs, repeats=args.repeats)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,22 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def test_mlp_writes_figures_and_metrics(tmp_path, capsys) -> None:
     out = tmp_path / "moons-tanh-3"
-    code = main(["mlp", "--dataset", "moons", "--activation", "tanh", "--hidden", "3", "--passes", "3000",
-                 "--out", str(out), "--no-progress"])
+    code = main(
+        [
+            "mlp",
+            "--dataset",
+            "moons",
+            "--activation",
+            "tanh",
+            "--hidden",
+            "3",
+            "--passes",
+            "3000",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     for name in ("dataset.png", "decision_boundary.png", "loss.png"):
         data = (out / name).read_bytes()

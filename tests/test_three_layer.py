@@ -110,9 +110,7 @@ def test_backprop_matches_torch_autograd(name: str, reg: float) -> None:
     }[name]
     W1, b1, W2, b2 = (torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in net.parameters())
     scores = torch_act(torch.from_numpy(X) @ W1 + b1) @ W2 + b2
-    loss = F.cross_entropy(scores, torch.from_numpy(y), reduction="sum") + reg / 2 * (
-        (W1**2).sum() + (W2**2).sum()
-    )
+    loss = F.cross_entropy(scores, torch.from_numpy(y), reduction="sum") + reg / 2 * ((W1**2).sum() + (W2**2).sum())
     loss.backward()
     assert net.calculate_loss(X, y) == pytest.approx(loss.item(), rel=1e-12)
     for ours, theirs in zip(net.backprop(X, y), (W1.grad, b1.grad, W2.grad, b2.grad), strict=True):
@@ -241,8 +239,15 @@ def test_bad_data_names_the_argument(X, y, match) -> None:
             call(X, y)
 
 
-@pytest.mark.parametrize("kwargs,match", [({"epsilon": 0}, "epsilon"), ({"epsilon": -0.1}, "epsilon"),
-                                          ({"num_passes": 0}, "num_passes"), ({"epsilon": float("nan")}, "epsilon")])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"epsilon": 0}, "epsilon"),
+        ({"epsilon": -0.1}, "epsilon"),
+        ({"num_passes": 0}, "num_passes"),
+        ({"epsilon": float("nan")}, "epsilon"),
+    ],
+)
 def test_bad_rates_name_the_argument(kwargs, match) -> None:
     X, y = make_moons(n_samples=10)
     with pytest.raises(ValueError, match=match):
