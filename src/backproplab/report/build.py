@@ -11,10 +11,11 @@ from typing import Any
 from backproplab import __version__
 from backproplab.io import write_json, write_text
 from backproplab.report.context import ReportContext
+from backproplab.report.deep import deep_section
 from backproplab.report.html import Section, render_page
 from backproplab.report.moons import moons_section
 
-SECTIONS: dict[str, Callable[[ReportContext], Section]] = {"moons": moons_section}
+SECTIONS: dict[str, Callable[[ReportContext], Section]] = {"moons": moons_section, "deep": deep_section}
 
 
 def build_report(
