@@ -14,7 +14,7 @@ from backproplab.report import build_report
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    build_report(out, sections=["moons"], quick=True, progress=False)
+    build_report(out, sections=["moons", "deep"], quick=True, progress=False)
     return out
 
 
@@ -48,3 +48,13 @@ def test_report_unknown_section_is_a_one_line_error(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert code == 2 and "unknown report section" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r" / "index.html").exists()
+
+
+def test_report_deep_section_tabulates_every_grid_cell(quick_report) -> None:
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    rows = metrics["deep"]["spirals"]["rows"]
+    assert {(r["activation"], r["depth"], r["width"]) for r in rows} == {("tanh", 1, 4), ("tanh", 2, 4)}
+    page = (quick_report / "index.html").read_text()
+    for r in rows:
+        assert f"{r['test_accuracy']:.4g}" in page
+    assert 'src="figures/grid-spirals/grid.png"' in page
