@@ -12,7 +12,7 @@ from backproplab.datasets import make_moons
 from backproplab.progress import progress_bar
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Raw, Section
-from backproplab.scratch import NeuralNetwork, activation_names
+from backproplab.scratch import NeuralNetwork, activation_names, gradient_check
 
 DERIVATION = """
 Data X: (N, 2), labels y_n in {0, 1}.  Rows are examples.
@@ -47,18 +47,7 @@ def _numeric_gradient_error(activation: str, seed: int) -> float:
     X, y = rng.normal(size=(20, 2)), rng.integers(0, 2, size=20)
     net = NeuralNetwork(2, 4, 2, actFun_type=activation, reg_lambda=0.1, seed=seed)
     net.b1 += 0.1
-    worst, h = 0.0, 1e-6
-    for p, g in zip(net.parameters(), net.backprop(X, y), strict=True):
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + h
-            plus = net.calculate_loss(X, y)
-            p[idx] = old - h
-            minus = net.calculate_loss(X, y)
-            p[idx] = old
-            num = (plus - minus) / (2 * h)
-            worst = max(worst, abs(num - g[idx]) / max(1e-8, abs(num) + abs(g[idx])))
-    return worst
+    return gradient_check(net, X, y, h=1e-6)
 
 
 def _train(X, y, hidden: int, activation: str, passes: int, seed: int):
