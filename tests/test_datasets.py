@@ -153,3 +153,11 @@ def test_default_moons_are_the_handouts() -> None:
     Xs, ys = sklearn.datasets.make_moons(200, noise=0.2, random_state=0)
     np.testing.assert_array_equal(X, Xs)
     np.testing.assert_array_equal(y, ys)
+
+
+def test_fresh_test_set_of_a_small_run_holds_every_class() -> None:
+    # 5 spiral points in 3 arms: a test draw of 5 * 0.25 / 0.75 ~ 2 points could not hold all arms
+    d = load("spirals", n_samples=5, seed=0, fresh_test=True)
+    assert d.y_train.tolist() == [0, 1, 2, 0, 1]
+    assert sorted(d.y_test.tolist()) == [0, 1, 2] and d.params["n_test"] == 3
+    assert load("moons", fresh_test=True).params["n_test"] == 67  # 200 * 0.25 / 0.75, as before

@@ -71,6 +71,8 @@ def test_logdir_and_early_stopping_from_the_cli(tmp_path) -> None:
         (["--patience", "3"], "early stopping (patience) needs a validation split"),
         (["--init", "zeros"], "unknown weight initialisation 'zeros'"),
         (["--lr", "1e6", "--passes", "20", "--hidden", "10,10", "--activation", "relu"], "try a smaller learning rate"),
+        (["--logdir", "/dev/null/tb", "--passes", "2"], "cannot write TensorBoard logs to /dev/null/tb"),
+        (["--seed", "-1"], "seed must be a whole number from 0 to"),
     ],
 )
 def test_bad_deep_arguments_exit_with_one_line(tmp_path, capsys, argv, needle) -> None:

@@ -150,3 +150,15 @@ def test_check_grads_names_the_mismatch() -> None:
         opt.check_grads([np.zeros((3, 2))])
     with pytest.raises(ValueError, match="got 2 gradients for 1 parameters"):
         opt.check_grads([np.zeros((2, 3)), np.zeros(1)])
+
+
+def test_names_and_aliases_are_the_same_everywhere() -> None:
+    from backproplab.experiments.mlp_run import MLPConfig
+    from backproplab.scratch.optimizers import canonical_optimizer
+
+    for spelling, name in [("NAG", "nesterov"), ("sgd-momentum", "momentum"), ("RMSProp", "rmsprop"), ("Adam", "adam")]:
+        assert canonical_optimizer(spelling) == name
+        assert make_optimizer(spelling, [np.zeros(2)]).name == name
+        assert MLPConfig(optimizer=spelling).validate().optimizer == name
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'; valid optimizers are: sgd"):
+        MLPConfig(optimizer="lbfgs").validate()

@@ -177,7 +177,7 @@ def test_training_is_bit_for_bit_reproducible() -> None:
 
 def test_print_loss_prints_every_thousand_passes(capsys) -> None:
     X, y = make_moons(n_samples=20)
-    NeuralNetwork(2, 3, 2).fit_model(X, y, num_passes=2000, print_loss=True)
+    NeuralNetwork(2, 3, 2).fit_model(X, y, num_passes=2000, print_loss=True, record_every=300)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Loss after iteration")]
     assert [line.split()[3].rstrip(":") for line in lines] == ["0", "1000", "2000"]
 

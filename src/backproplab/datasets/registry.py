@@ -144,7 +144,8 @@ def load(
         X, y = generator(**bound.arguments)
         feature_names, class_names = ["x1", "x2"], [str(c) for c in range(int(y.max()) + 1)]
         if fresh_test:
-            n_test = max(1, round(X.shape[0] * test_size / (1 - test_size)))
+            # at least one point per class: the generators need that many (spirals' n_arms...)
+            n_test = max(len(class_names), round(X.shape[0] * test_size / (1 - test_size)))
             X_test, y_test = generator(**{**bound.arguments, "n_samples": n_test, "seed": seed + 1000})
             params.update(test_seed=seed + 1000, n_test=n_test)
             return _finish(key, X, X_test, y, y_test, standardize, feature_names, class_names, params)

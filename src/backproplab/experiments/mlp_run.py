@@ -33,12 +33,14 @@ from backproplab.datasets.registry import canonical_name
 from backproplab.io import write_json
 from backproplab.scratch import DeepNeuralNetwork, get_activation
 from backproplab.scratch.layer import check_init
-from backproplab.scratch.optimizers import OPTIMIZERS
+from backproplab.scratch.optimizers import canonical_optimizer
 from backproplab.scratch.validation import (
     check_non_negative_float,
     check_positive_float,
     check_positive_int,
 )
+
+_MAX_SEED = 2**32 - 1000
 
 
 @dataclass
@@ -87,6 +89,9 @@ class MLPConfig:
                     f"{len(self.activation)} activations for {len(self.hidden_dims())} hidden layers; "
                     "give one, or one per hidden layer"
                 )
+        # NumPy and scikit-learn seeds are 32-bit; the fresh 2-D test set uses seed + 1000.
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer) or not 0 <= self.seed < _MAX_SEED:
+            raise ValueError(f"seed must be a whole number from 0 to {_MAX_SEED - 1}, got {self.seed!r}")
         if self.n_samples is not None:
             check_positive_int(self.n_samples, "n_samples")
         if self.noise is not None:
@@ -94,10 +99,7 @@ class MLPConfig:
         check_positive_float(self.epsilon, "epsilon")
         check_positive_int(self.num_passes, "num_passes")
         check_non_negative_float(self.reg_lambda, "reg_lambda")
-        key = self.optimizer.strip().lower() if isinstance(self.optimizer, str) else self.optimizer
-        if key not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid optimizers are: {', '.join(OPTIMIZERS)}")
-        self.optimizer = key
+        self.optimizer = canonical_optimizer(self.optimizer)
         if self.batch_size is not None:
             check_positive_int(self.batch_size, "batch_size")
         self.init = check_init(self.init)

@@ -28,7 +28,9 @@ batch of all N rows) this is L itself and SGD is the three-layer network's updat
 **Speed.** All parameters live in one flat array (weights first, then biases) and every layer's
 ``W`` and ``b`` are views into it; the gradients likewise. An optimizer therefore updates the whole
 network with a handful of NumPy calls per step, whatever the depth. Keep the arrays live: update
-them in place (``W -= ...``, ``W[...] = ...``) rather than assigning new arrays to ``layer.W``.
+them in place (``W -= ...``, ``W[...] = ...``) rather than assigning new arrays to ``layer.W``
+(``net.W1 = ...`` is fine: the handout's names copy what they are given into the live array).
+``copy.deepcopy`` and pickle give networks with storage of their own, bound the same way.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.progress import progress_bar
-from backproplab.scratch.activations import get_activation
+from backproplab.scratch.activations import Activation, get_activation
 from backproplab.scratch.layer import Layer, check_init
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 from backproplab.scratch.optimizers import make_optimizer
@@ -90,6 +92,9 @@ def stratified_split(y: np.ndarray, fraction: float, rng: np.random.RandomState)
     return keep, held_out
 
 
+_HANDOUT_NAME = re.compile(r"([Wb])([1-9][0-9]*)")
+
+
 class DeepNeuralNetwork(NeuralNetwork):
     """A softmax classifier with any number of hidden layers, trained by backprop (see the module docstring).
 
@@ -97,7 +102,8 @@ class DeepNeuralNetwork(NeuralNetwork):
     ----------
     nn_input_dim, nn_output_dim: D (features) and C (classes).
     nn_hidden_dims: the hidden widths, e.g. ``[10, 10, 10]`` (an int means one hidden layer).
-    actFun_type: one activation name for every hidden layer, or a list with one name per hidden layer.
+    actFun_type: one activation name for every hidden layer, or a list with one name per hidden layer
+        (an :class:`~backproplab.scratch.activations.Activation` of your own may stand for a name).
     reg_lambda: L2 strength (see the loss above). seed: seeds the weights (and shuffling by default).
     n_layers, layer_size: the handout's alternative to ``nn_hidden_dims`` (input + hidden + output).
     init: ``"scaled_normal"`` (the handout's, default), ``"xavier"`` or ``"he"``.
@@ -122,17 +128,22 @@ class DeepNeuralNetwork(NeuralNetwork):
         self.nn_input_dim = check_positive_int(nn_input_dim, "nn_input_dim")
         self.nn_output_dim = check_positive_int(nn_output_dim, "nn_output_dim")
         self.nn_hidden_dims = resolve_hidden_dims(nn_hidden_dims, n_layers, layer_size)
-        if isinstance(actFun_type, str):
-            names = [get_activation(actFun_type).name] * len(self.nn_hidden_dims)
-            self.actFun_type: str | list[str] = names[0]
+        if isinstance(actFun_type, str | Activation):
+            hidden_acts = [get_activation(actFun_type)] * len(self.nn_hidden_dims)
         else:
-            names = [get_activation(a).name for a in actFun_type]
-            if len(names) != len(self.nn_hidden_dims):
+            try:
+                hidden_acts = [get_activation(a) for a in actFun_type]
+            except TypeError:
                 raise ValueError(
-                    f"actFun_type has {len(names)} names for {len(self.nn_hidden_dims)} hidden layers; "
+                    f"actFun_type must be an activation name or a list of names, got {actFun_type!r}"
+                ) from None
+            if len(hidden_acts) != len(self.nn_hidden_dims):
+                raise ValueError(
+                    f"actFun_type has {len(hidden_acts)} names for {len(self.nn_hidden_dims)} hidden layers; "
                     "give one name, or one per hidden layer"
                 )
-            self.actFun_type = names[0] if len(set(names)) == 1 else names
+        names = [a.name for a in hidden_acts]
+        self.actFun_type: str | list[str] = names[0] if len(set(names)) == 1 else names
         self.activations = names
         self.reg_lambda = check_non_negative_float(reg_lambda, "reg_lambda")
         self.seed = seed
@@ -143,7 +154,7 @@ class DeepNeuralNetwork(NeuralNetwork):
 
         rng = np.random.RandomState(seed)
         dims = [self.nn_input_dim, *self.nn_hidden_dims, self.nn_output_dim]
-        acts = [*names, "identity"]
+        acts = [*hidden_acts, "identity"]  # Activation objects: an activation of your own works too
         self.layers: list[Layer] = [
             Layer(dims[i], dims[i + 1], acts[i], self.init, rng, self.dtype) for i in range(len(dims) - 1)
         ]
@@ -176,13 +187,37 @@ class DeepNeuralNetwork(NeuralNetwork):
             f"reg_lambda={self.reg_lambda}, init={self.init})"
         )
 
-    def __getattr__(self, name: str) -> np.ndarray:
-        # The handout's attribute names: W1, b1, ..., WL, bL (the live arrays of layer 1..L).
-        match = re.fullmatch(r"([Wb])([1-9][0-9]*)", name)
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A copy (pickle, copy.deepcopy) gets each layer's W and b as separate arrays, no longer
+        # views of the flat storage the optimizer updates: bind them to fresh storage again.
+        self.__dict__.update(state)
+        self._bind_flat_storage()
+
+    def _handout_array(self, name: str) -> np.ndarray | None:
+        """The live array that the handout's name W<l> or b<l> stands for (layer l = 1..L), else None."""
+        match = _HANDOUT_NAME.fullmatch(name)
         layers = self.__dict__.get("layers")
         if match and layers is not None and int(match.group(2)) <= len(layers):
             return getattr(layers[int(match.group(2)) - 1], match.group(1))
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return None
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        array = self._handout_array(name)
+        if array is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return array
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # ``net.W1 = net.W1 - epsilon * dW1`` (the handout's style) must change the network, not
+        # shadow the live array with a new attribute: copy the values in place.
+        array = self._handout_array(name)
+        if array is None:
+            super().__setattr__(name, value)
+        elif value is not array:
+            value = np.asarray(value)
+            if value.shape != array.shape:
+                raise ValueError(f"{name} has shape {array.shape}; cannot set it to an array of shape {value.shape}")
+            array[...] = value
 
     @property
     def n_layers(self) -> int:
@@ -258,9 +293,11 @@ class DeepNeuralNetwork(NeuralNetwork):
           stratified fraction f of (X, y). ``patience=k`` stops early when the validation loss has not
           improved for k passes; with ``patience`` and ``restore_best`` the parameters of the best
           validation loss are put back at the end (stopped early or not).
-        - ``record_every``: passes between history entries (default: ~200 entries in all; 1 at most
-          every pass). ``print_loss`` prints the loss every 1,000 passes (the handout's habit);
-          ``progress`` shows a tqdm bar; ``logdir`` writes TensorBoard summaries at every record.
+        - ``record_every``: passes between history entries (default: ~200 entries in all, and with
+          ``patience`` at most ``patience`` passes apart; 1 at most every pass). The validation loss
+          is measured at these entries only, so early stopping acts on them. ``print_loss`` prints
+          the loss every 1,000 passes (the handout's habit); ``progress`` shows a tqdm bar;
+          ``logdir`` writes TensorBoard summaries at every record.
 
         History: lists ``pass``, ``loss`` (L on the training rows), ``loss_per_example`` (L / N),
         ``accuracy``, and with validation ``val_loss``, ``val_loss_per_example``, ``val_accuracy``
@@ -292,7 +329,10 @@ class DeepNeuralNetwork(NeuralNetwork):
         lr_decay = check_positive_float(lr_decay, "lr_decay")
         if lr_decay > 1:
             raise ValueError(f"lr_decay multiplies the learning rate every pass and must be in (0, 1], got {lr_decay}")
-        record_every = max(1, num_passes // 200) if record_every is None else record_every
+        if record_every is None:
+            record_every = max(1, num_passes // 200)
+            if patience is not None:  # validation is checked at records: often enough to honour patience
+                record_every = min(record_every, patience)
         record_every = check_positive_int(record_every, "record_every")
         opt = make_optimizer(optimizer, [self._flat_params], epsilon, **(optimizer_options or {}))
 
@@ -300,6 +340,7 @@ class DeepNeuralNetwork(NeuralNetwork):
         if X_val is not None:
             history.update(val_loss=[], val_loss_per_example=[], val_accuracy=[])
         best = {"loss": np.inf, "pass": None, "params": None}
+        next_print = [0]
 
         monitor = None
         if logdir is not None:
@@ -323,8 +364,10 @@ class DeepNeuralNetwork(NeuralNetwork):
             scalars = {"train/loss": loss / N, "train/accuracy": acc}
             if monitor is not None:
                 monitor.log_layers(self, done)
-            if print_loss and (done % 1000 == 0 or done == num_passes):
+            if print_loss and (done >= next_print[0] or done == num_passes):
+                # the first record at or after each multiple of 1,000 passes (records need not land on them)
                 print(f"Loss after iteration {done}: {loss / N:f} (sum {loss:f})")
+                next_print[0] = (done // 1000 + 1) * 1000
             stop = False
             if X_val is not None:
                 val_loss = self._loss(X_val, y_val)

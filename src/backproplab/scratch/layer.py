@@ -30,9 +30,11 @@ network gets exactly the weights of the three-layer :class:`NeuralNetwork` with 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from backproplab.scratch.activations import Activation, get_activation
+from backproplab.scratch.activations import ACTIVATIONS, Activation, get_activation
 from backproplab.scratch.validation import check_positive_int
 
 INITS: dict[str, str] = {
@@ -112,6 +114,18 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"Layer({self.input_dim} -> {self.output_dim}, {self.activation.name}, init={self.init})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickle (and deepcopy) a registered activation by name: its functions are lambdas. The
+        # forward caches are dropped: they can be large and the next feedforward rebuilds them.
+        state = self.__dict__.copy()
+        if ACTIVATIONS.get(self.activation.name) is self.activation:
+            state["activation"] = self.activation.name
+        state.update(X=None, z=None, a=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, activation=get_activation(state["activation"]))
 
     def parameters(self) -> list[np.ndarray]:
         """The live arrays ``[W, b]``."""

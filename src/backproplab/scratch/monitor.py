@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from backproplab.errors import UsageError
 from backproplab.monitoring import SummaryWriter
 
 
@@ -27,7 +28,13 @@ class TrainingMonitor:
     """Writes per-layer summaries and scalars of a :class:`DeepNeuralNetwork` to ``logdir``."""
 
     def __init__(self, logdir: str | os.PathLike[str], *, flush_secs: float = 10.0) -> None:
-        self.writer = SummaryWriter(logdir, flush_secs=flush_secs)
+        try:
+            self.writer = SummaryWriter(logdir, flush_secs=flush_secs)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write TensorBoard logs to {logdir}: {exc.strerror or exc}; give a folder you can write "
+                "to as the logdir (--logdir)"
+            ) from exc
 
     def log_layers(self, net: Any, step: int) -> None:
         """Summaries of every layer's weights, biases, and cached net input and activation."""

@@ -232,21 +232,30 @@ def optimizer_names() -> list[str]:
     return list(OPTIMIZERS)
 
 
-def make_optimizer(name: str, params: Sequence[np.ndarray], lr: float | None = None, **hyper: float) -> Optimizer:
-    """Build the optimizer called ``name`` (case-insensitive) over ``params``.
+_ALIASES = {"sgdmomentum": "momentum", "nag": "nesterov"}
 
-    ``lr=None`` takes the optimizer's default learning rate; ``hyper`` sets its options
-    (``momentum``; ``eps``; ``alpha``; ``beta1``, ``beta2``). Unknown names or options raise
-    ValueError listing the valid ones.
+
+def canonical_optimizer(name: str) -> str:
+    """The registered name of optimizer ``name`` ("RMSProp" -> "rmsprop", "nag" -> "nesterov").
+
+    Raises ValueError listing the valid names when ``name`` is unknown.
     """
     if isinstance(name, Optimizer):
         raise ValueError("pass the optimizer's name (e.g. 'adam'), not an Optimizer instance")
     if not isinstance(name, str):
         raise ValueError(f"optimizer must be a name (str), got {type(name).__name__}")
     key = name.strip().lower().replace("-", "").replace("_", "")
-    aliases = {"sgdmomentum": "momentum", "nag": "nesterov", "rmsprop": "rmsprop"}
-    key = aliases.get(key, key)
-    cls = OPTIMIZERS.get(key)
-    if cls is None:
+    key = _ALIASES.get(key, key)
+    if key not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; valid optimizers are: {', '.join(OPTIMIZERS)}")
-    return cls(params, lr, **hyper)
+    return key
+
+
+def make_optimizer(name: str, params: Sequence[np.ndarray], lr: float | None = None, **hyper: float) -> Optimizer:
+    """Build the optimizer called ``name`` (case-insensitive, see :func:`canonical_optimizer`) over ``params``.
+
+    ``lr=None`` takes the optimizer's default learning rate; ``hyper`` sets its options
+    (``momentum``; ``eps``; ``alpha``; ``beta1``, ``beta2``). Unknown names or options raise
+    ValueError listing the valid ones.
+    """
+    return OPTIMIZERS[canonical_optimizer(name)](params, lr, **hyper)

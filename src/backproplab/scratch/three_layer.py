@@ -180,7 +180,7 @@ class NeuralNetwork:
             for done in range(1, num_passes + 1):
                 for p, g in zip(params, self._gradients(X, y, rows, activation), strict=True):
                     p -= epsilon * g
-                if done % record_every == 0 or done == num_passes:
+                if done % record_every == 0 or done == num_passes or (print_loss and done % 1000 == 0):
                     record(done)
                     if bar is not None:
                         bar.update(done - bar.n)
