@@ -73,6 +73,32 @@ def histogram_edges(lo: float, hi: float, bins: int = DEFAULT_BINS) -> np.ndarra
     return np.linspace(lo, hi, bins + 1)
 
 
+_CHUNK = 1 << 16  # values per block: the temporaries stay in cache
+_FLOAT32_SAFE = 1e15  # |x| below this: x**2 summed over < 1e8 values stays far from float32's 3e38
+
+
+def _equal_width_counts(flat: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Counts of ``flat`` (finite, 1-D) in ``bins`` equal-width bins over ``[lo, hi]``; the last bin
+    is closed, as in ``np.histogram``. About 4x faster than ``np.histogram(flat, bins=edges)``: one
+    multiply-and-truncate plus ``bincount`` per cache-sized block, no edge search. A value within
+    rounding of an inner edge may land in the neighbouring bin.
+    """
+    dtype = flat.dtype if flat.dtype == np.float32 else np.dtype(np.float64)
+    lo_, scale = dtype.type(lo), dtype.type(bins / (hi - lo))
+    counts = np.zeros(bins, dtype=np.int64)
+    shifted = np.empty(min(_CHUNK, flat.size), dtype=dtype)
+    index = np.empty(shifted.size, dtype=np.intp)
+    for start in range(0, flat.size, _CHUNK):
+        block = flat[start : start + _CHUNK]
+        n = block.size
+        np.subtract(block, lo_, out=shifted[:n], casting="unsafe")
+        shifted[:n] *= scale
+        index[:n] = shifted[:n]  # truncation = floor, as values are >= lo; max lands at `bins`
+        np.minimum(index[:n], bins - 1, out=index[:n])
+        counts += np.bincount(index[:n], minlength=bins)
+    return counts
+
+
 def tensor_stats(values: np.ndarray, bins: int = DEFAULT_BINS) -> TensorStats:
     """Statistics and histogram of the finite entries of ``values`` (any shape, any float dtype).
 
@@ -95,13 +121,16 @@ def tensor_stats(values: np.ndarray, bins: int = DEFAULT_BINS) -> TensorStats:
         nan = math.nan
         empty = np.zeros(0)
         return TensorStats(0, nonfinite, nan, nan, nan, nan, empty, empty)
+    if flat.dtype != np.float64 and max(-lo, hi) > _FLOAT32_SAFE:
+        # A diverging run: squares (or max - min) of such values overflow in float32.
+        flat = flat.astype(np.float64)
     # float64 accumulation: float32 sums of millions of values lose digits.
     mean = float(np.add.reduce(flat, dtype=np.float64)) / flat.size
     # Centre before squaring: no cancellation for tensors with |mean| >> std (biases, say).
     centred = flat - flat.dtype.type(mean)
     std = math.sqrt(float(np.dot(centred, centred)) / flat.size)
     edges = histogram_edges(lo, hi, bins)
-    counts, _ = np.histogram(flat, bins=edges)
+    counts = _equal_width_counts(flat, float(edges[0]), float(edges[-1]), bins)
     return TensorStats(
         count=int(flat.size),
         nonfinite=nonfinite,

@@ -1,0 +1,230 @@
+"""The deep convolutional network of "Deep MNIST for Experts", in PyTorch.
+
+    x (N, 1, 28, 28)
+    conv1  5x5, 1 -> 32, stride 1, SAME  -> act -> maxpool 2x2   (N, 32, 14, 14)
+    conv2  5x5, 32 -> 64, SAME           -> act -> maxpool 2x2   (N, 64, 7, 7)
+    fc1    7*7*64 -> 1024                -> act -> dropout        (N, 1024)
+    fc2    1024 -> 10                                             (N, 10) logits
+
+3,274,634 parameters with a one-piece nonlinearity. With ``maxout`` (two pieces) every hidden layer
+computes twice its channels or units and keeps the larger of each adjacent pair, so conv1, conv2
+and fc1 have twice the weights and biases (fc2 is unchanged): 6,539,018 parameters.
+
+The four building blocks the course asks for are here by name: :func:`weight_variable`,
+:func:`bias_variable`, :func:`conv2d` and :func:`max_pool_2x2`. Weight layouts are PyTorch's:
+conv ``(out, in, kh, kw)``, linear ``(out, in)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from backproplab.errors import UsageError
+
+# ----------------------------------------------------------------------------- initialisers
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a conv ``(out, in, kh, kw)`` or linear ``(out, in)`` weight."""
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _truncated_normal(w: torch.Tensor) -> None:
+    # The course's tf.truncated_normal(stddev=0.1): N(0, 0.1^2) redrawn outside 2 std.
+    nn.init.trunc_normal_(w, mean=0.0, std=0.1, a=-0.2, b=0.2)
+
+
+def _normal(std_of_fans: Callable[[int, int], float]) -> Callable[[torch.Tensor], None]:
+    def init(w: torch.Tensor) -> None:
+        fan_in, fan_out = _fans(tuple(w.shape))
+        nn.init.normal_(w, 0.0, std_of_fans(fan_in, fan_out))
+
+    return init
+
+
+def _uniform(bound_of_fans: Callable[[int, int], float]) -> Callable[[torch.Tensor], None]:
+    def init(w: torch.Tensor) -> None:
+        fan_in, fan_out = _fans(tuple(w.shape))
+        bound = bound_of_fans(fan_in, fan_out)
+        nn.init.uniform_(w, -bound, bound)
+
+    return init
+
+
+def _orthogonal(w: torch.Tensor) -> None:
+    nn.init.orthogonal_(w)  # rows of the (out, in*kh*kw) matrix orthonormal (or columns if out > rest)
+
+
+#: Weight initialisers by name; each fills a weight tensor in place. Fans are those of the layer
+#: (conv: in*kh*kw and out*kh*kw). He's scale is the ReLU one, sqrt(2), whatever the nonlinearity.
+INITS: dict[str, Callable[[torch.Tensor], None]] = {
+    "truncated_normal": _truncated_normal,  # std 0.1, cut at 2 std (the course's)
+    "xavier_uniform": _uniform(lambda i, o: math.sqrt(6.0 / (i + o))),  # Glorot & Bengio 2010
+    "xavier_normal": _normal(lambda i, o: math.sqrt(2.0 / (i + o))),
+    "he_normal": _normal(lambda i, o: math.sqrt(2.0 / i)),  # He et al. 2015
+    "he_uniform": _uniform(lambda i, o: math.sqrt(6.0 / i)),
+    "orthogonal": _orthogonal,  # Saxe et al. 2014, gain 1
+    "lecun_normal": _normal(lambda i, o: math.sqrt(1.0 / i)),  # LeCun et al. 1998
+}
+
+BIAS_INIT = 0.1  # the course's bias_variable: a small positive constant against dead ReLUs
+
+
+def _lookup(registry: dict, kind: str, name: str):
+    try:
+        return registry[name]
+    except KeyError:
+        raise UsageError(f"unknown {kind} {name!r}; choose one of: {', '.join(registry)}") from None
+
+
+def weight_variable(shape: tuple[int, ...], init: str = "truncated_normal") -> nn.Parameter:
+    """A trainable weight of ``shape``, filled by the initialiser ``init`` (see :data:`INITS`)."""
+    fill = _lookup(INITS, "initialisation", init)
+    w = torch.empty(shape)
+    fill(w)
+    return nn.Parameter(w)
+
+
+def bias_variable(shape: tuple[int, ...]) -> nn.Parameter:
+    """A trainable bias of ``shape``, every entry 0.1."""
+    return nn.Parameter(torch.full(shape, BIAS_INIT))
+
+
+def conv2d(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+    """Stride-1 convolution with SAME padding: (N, C, H, W) -> (N, out, H, W) for an odd kernel."""
+    return F.conv2d(x, W, b, stride=1, padding=W.shape[-1] // 2)
+
+
+def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
+    """2x2 max-pooling with stride 2: (N, C, H, W) -> (N, C, H/2, W/2)."""
+    return F.max_pool2d(x, kernel_size=2, stride=2)
+
+
+def dropout(a: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Inverted dropout: in training, zero each entry with probability ``p`` and scale the rest by
+    1 / (1 - p); the identity otherwise. Same as ``F.dropout``, with the mask drawn by
+    ``torch.rand`` (F.dropout's ``bernoulli_`` takes twice as long on a CPU at this size)."""
+    if not training or p == 0.0:
+        return a
+    keep = (torch.rand(a.shape, device=a.device) >= p).to(a.dtype).mul_(1.0 / (1.0 - p))
+    return a * keep
+
+
+# ----------------------------------------------------------------------------- nonlinearities
+
+
+def _maxout(z: torch.Tensor) -> torch.Tensor:
+    """Max over adjacent channel (or unit) pairs: (N, 2C, ...) -> (N, C, ...)."""
+    n, c2 = z.shape[:2]
+    return z.reshape(n, c2 // 2, 2, *z.shape[2:]).amax(dim=2)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A nonlinearity: ``fn``, how many pre-activation pieces it takes per output (maxout: 2), and
+    whether it is non-decreasing (then it commutes with max-pooling, which saves work)."""
+
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    pieces: int = 1
+    monotone: bool = True
+
+
+#: Nonlinearities by name. leaky_relu has slope 0.01 below zero; gelu is the exact (erf) one.
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation(torch.relu),
+    "tanh": Activation(torch.tanh),
+    "sigmoid": Activation(torch.sigmoid),
+    "leaky_relu": Activation(lambda z: F.leaky_relu(z, 0.01)),
+    "elu": Activation(F.elu),
+    "gelu": Activation(F.gelu, monotone=False),  # dips below 0 for z < 0: does not commute with max
+    "maxout": Activation(_maxout, pieces=2),
+}
+
+
+# ----------------------------------------------------------------------------- the network
+
+LAYERS = ("conv1", "conv2", "fc1", "fc2")
+
+
+class DCN(nn.Module):
+    """conv1 - pool - conv2 - pool - fc1 - dropout - fc2 on (N, 1, 28, 28) or (N, 784) images in [0, 1].
+
+    ``activation`` and ``init`` are names from :data:`ACTIVATIONS` and :data:`INITS`; ``dropout``
+    is the probability of *dropping* a unit of fc1 in training (the course keeps 0.5, so 0.5).
+    ``forward(x)`` returns logits (N, 10).
+    """
+
+    def __init__(self, activation: str = "relu", init: str = "truncated_normal", dropout: float = 0.5) -> None:
+        super().__init__()
+        act = _lookup(ACTIVATIONS, "activation", activation)
+        if not 0.0 <= dropout < 1.0:
+            raise UsageError(f"dropout must be in [0, 1), got {dropout}")
+        self.activation_name, self.init_name, self.dropout = activation, init, dropout
+        self.act = act
+        k = act.pieces
+        self.conv1_w = weight_variable((32 * k, 1, 5, 5), init)
+        self.conv1_b = bias_variable((32 * k,))
+        self.conv2_w = weight_variable((64 * k, 32, 5, 5), init)
+        self.conv2_b = bias_variable((64 * k,))
+        self.fc1_w = weight_variable((1024 * k, 7 * 7 * 64), init)
+        self.fc1_b = bias_variable((1024 * k,))
+        self.fc2_w = weight_variable((10, 1024), init)
+        self.fc2_b = bias_variable((10,))
+
+    def parameters_of(self, layer: str) -> tuple[nn.Parameter, nn.Parameter]:
+        """(weights, biases) of ``layer`` in :data:`LAYERS`."""
+        return getattr(self, f"{layer}_w"), getattr(self, f"{layer}_b")
+
+    def _conv_block(self, x: torch.Tensor, layer: str, capture: dict[str, torch.Tensor] | None) -> torch.Tensor:
+        w, b = self.parameters_of(layer)
+        z = conv2d(x, w, b)
+        if capture is None and self.act.monotone:
+            # max(f(a), f(b)) == f(max(a, b)) for non-decreasing f: apply f to a quarter of the values.
+            return self.act.fn(max_pool_2x2(z))
+        a = self.act.fn(z)
+        p = max_pool_2x2(a)
+        if capture is not None:
+            capture[f"{layer}/net_input"], capture[f"{layer}/activation"], capture[f"{layer}/pooled"] = z, a, p
+        return p
+
+    def forward(self, x: torch.Tensor, capture: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits (N, 10) for images ``x`` (N, 1, 28, 28) or (N, 784).
+
+        Pass a dict as ``capture`` to receive the inner tensors under their TensorBoard names
+        (``conv1/net_input``, ``conv1/activation``, ``conv1/pooled``, ..., ``fc2/net_input``); with
+        ``capture=None`` nothing is kept beyond what autograd needs.
+        """
+        x = x.reshape(-1, 1, 28, 28)
+        h = self._conv_block(x, "conv1", capture)
+        h = self._conv_block(h, "conv2", capture)
+        z = F.linear(h.flatten(1), self.fc1_w, self.fc1_b)
+        a = self.act.fn(z)
+        h = dropout(a, self.dropout, self.training)
+        logits = F.linear(h, self.fc2_w, self.fc2_b)
+        if capture is not None:
+            capture["fc1/net_input"], capture["fc1/activation"], capture["fc2/net_input"] = z, a, logits
+        return logits
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def flops_per_step(batch_size: int, pieces: int = 1) -> float:
+    """Floating-point operations of one training step: 2 per multiply-add, three matrix products per
+    layer (forward, input gradient, weight gradient), element-wise work left out. This is the
+    issue's convention (22.9 TFLOP for 5,500 steps of 50); conv1's input gradient, counted here,
+    is in fact never computed (about 1.5% of the total)."""
+    k = pieces
+    conv1 = 2 * batch_size * 28 * 28 * 32 * k * 25
+    conv2 = 2 * batch_size * 14 * 14 * 64 * k * 32 * 25
+    fc1 = 2 * batch_size * 3136 * 1024 * k
+    fc2 = 2 * batch_size * 1024 * 10
+    return 3 * (conv1 + conv2 + fc1 + fc2)
