@@ -14,7 +14,7 @@ from backproplab.report import build_report
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    build_report(out, sections=["moons", "deep"], quick=True, progress=False)
+    build_report(out, sections=["moons", "deep", "dcn"], quick=True, progress=False)  # MNIST: BACKPROPLAB_DATA
     return out
 
 
@@ -58,3 +58,29 @@ def test_report_deep_section_tabulates_every_grid_cell(quick_report) -> None:
     for r in rows:
         assert f"{r['test_accuracy']:.4g}" in page
     assert 'src="figures/grid-spirals/grid.png"' in page
+
+
+def test_report_dcn_section_reads_back_its_tensorboard_run(quick_report) -> None:
+    from backproplab.monitoring import read_scalars
+
+    metrics = json.loads((quick_report / "metrics.json").read_text())["dcn"]
+    assert metrics["status"] == "completed" and metrics["steps_done"] == 40
+    scalars = read_scalars(quick_report / "runs" / "dcn" / "default")
+    assert len(scalars["train/loss"]) == 40
+    final_test_error = scalars["eval/test_error"][-1][1]
+    assert final_test_error == pytest.approx(metrics["test_error"], abs=1e-6)
+    page = (quick_report / "index.html").read_text()
+    assert f"{100 * metrics['test_accuracy']:.2f}%" in page
+    for name in ("dcn_loss.png", "dcn_error.png", "dcn_layer_statistics.png", "dcn_histograms.png"):
+        assert f'src="figures/{name}"' in page
+
+
+def test_report_without_mnist_fails_fast_with_one_line(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("BACKPROPLAB_OFFLINE", "1")
+    empty = tmp_path / "no-mnist"
+    empty.mkdir()
+    code = main(["report", "--out", str(tmp_path / "r"), "--data-dir", str(empty), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "train-images-idx3-ubyte" in err and "BACKPROPLAB_DATA" in err
+    assert not (tmp_path / "r" / "figures").exists(), "no experiment should run before the data check"

@@ -11,11 +11,16 @@ from typing import Any
 from backproplab import __version__
 from backproplab.io import write_json, write_text
 from backproplab.report.context import ReportContext
+from backproplab.report.dcn import dcn_section
 from backproplab.report.deep import deep_section
 from backproplab.report.html import Section, render_page
 from backproplab.report.moons import moons_section
 
-SECTIONS: dict[str, Callable[[ReportContext], Section]] = {"moons": moons_section, "deep": deep_section}
+SECTIONS: dict[str, Callable[[ReportContext], Section]] = {
+    "moons": moons_section,
+    "deep": deep_section,
+    "dcn": dcn_section,
+}
 
 
 def build_report(
@@ -35,6 +40,10 @@ def build_report(
     ctx = ReportContext(
         Path(out_dir), quick=quick, progress=progress, seed=seed, data_dir=Path(data_dir) if data_dir else None
     )
+    if "dcn" in names:  # find (or fetch) MNIST before any experiment runs, so a missing file fails fast
+        from backproplab.datasets import mnist
+
+        mnist.fetch(ctx.data_dir, progress=progress)
     ctx.figures_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     rendered = [SECTIONS[name](ctx) for name in names]
