@@ -21,6 +21,7 @@ from backproplab.scratch import (
     gradient_check,
 )
 from backproplab.scratch.gradcheck import numerical_gradients, rel_error
+from torch_reference import torch_activations
 
 NAMES = list(ACTIVATIONS)
 KINKED = {"relu", "leaky_relu"}
@@ -76,15 +77,7 @@ def test_backprop_matches_torch_autograd(cfg) -> None:
     torch = pytest.importorskip("torch")
     import torch.nn.functional as F
 
-    act = {
-        "identity": lambda z: z,
-        "tanh": torch.tanh,
-        "sigmoid": torch.sigmoid,
-        "relu": torch.relu,
-        "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
-        "elu": F.elu,
-        "softplus": F.softplus,
-    }
+    act = torch_activations()
     net, X, y = build(cfg)
     params = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in net.parameters()]
     a = torch.from_numpy(X)

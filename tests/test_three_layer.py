@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from backproplab.datasets import make_moons
 from backproplab.scratch import ACTIVATIONS, NeuralNetwork, TrainingDiverged
+from torch_reference import torch_activations
 
 NAMES = list(ACTIVATIONS)
 
@@ -99,15 +100,7 @@ def test_backprop_matches_torch_autograd(name: str, reg: float) -> None:
     X, y = random_problem(7, 16, 3, 3)
     net = NeuralNetwork(3, 5, 3, actFun_type=name, reg_lambda=reg, seed=3)
     net.b1 += 0.3
-    torch_act = {
-        "identity": lambda z: z,
-        "tanh": torch.tanh,
-        "sigmoid": torch.sigmoid,
-        "relu": torch.relu,
-        "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
-        "elu": F.elu,
-        "softplus": F.softplus,
-    }[name]
+    torch_act = torch_activations()[name]
     W1, b1, W2, b2 = (torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in net.parameters())
     scores = torch_act(torch.from_numpy(X) @ W1 + b1) @ W2 + b2
     loss = F.cross_entropy(scores, torch.from_numpy(y), reduction="sum") + reg / 2 * ((W1**2).sum() + (W2**2).sum())

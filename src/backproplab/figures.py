@@ -61,32 +61,10 @@ def draw_decision_boundary(
     n_classes = int(max(y.max(), zz.max(), -1 if y_test is None else y_test.max())) + 1
     levels = np.arange(n_classes + 1) - 0.5
     ax.contourf(xx, yy, zz, levels=levels, cmap=CMAP, alpha=0.75, vmin=0, vmax=max(n_classes - 1, 1))
-    ax.scatter(
-        X[:, 0],
-        X[:, 1],
-        c=y,
-        cmap=CMAP,
-        vmin=0,
-        vmax=max(n_classes - 1, 1),
-        s=14,
-        edgecolors="k",
-        linewidths=0.4,
-        label="train",
-    )
+    style = dict(cmap=CMAP, vmin=0, vmax=max(n_classes - 1, 1), edgecolors="k", linewidths=0.4)
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=14, label="train", **style)
     if X_test is not None and y_test is not None:
-        ax.scatter(
-            X_test[:, 0],
-            X_test[:, 1],
-            c=y_test,
-            cmap=CMAP,
-            vmin=0,
-            vmax=max(n_classes - 1, 1),
-            s=18,
-            marker="^",
-            edgecolors="k",
-            linewidths=0.4,
-            label="test",
-        )
+        ax.scatter(X_test[:, 0], X_test[:, 1], c=y_test, s=18, marker="^", label="test", **style)
         ax.legend(loc="lower right", fontsize=7, framealpha=0.8)
     ax.set_xlim(xx.min(), xx.max())
     ax.set_ylim(yy.min(), yy.max())
