@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.scratch.activations import ACTIVATIONS, Activation, get_activation
+from backproplab.scratch.reductions import column_sum
 from backproplab.scratch.validation import check_positive_int
 
 INITS: dict[str, str] = {
@@ -173,7 +174,7 @@ class Layer:
         else:
             dz = delta * self.activation.derivative(self.z, self.a)
         np.matmul(self.X.T, dz, out=self.dW)
-        np.sum(dz, axis=0, out=self.db)
+        column_sum(dz, out=self.db)
         if not input_grad:
             return None
         return dz @ self.W.T

@@ -38,6 +38,7 @@ import numpy as np
 from backproplab.progress import progress_bar
 from backproplab.scratch.activations import Activation, get_activation
 from backproplab.scratch.losses import cross_entropy_sum, softmax
+from backproplab.scratch.reductions import column_sum
 from backproplab.scratch.validation import (
     check_features,
     check_labels,
@@ -218,8 +219,8 @@ class NeuralNetwork:
         delta2 = probs.copy()  # a copy: self.probs stays the forward pass's output
         delta2[rows, y] -= 1.0
         dW2 = self.a1.T @ delta2 + self.reg_lambda * self.W2
-        db2 = delta2.sum(axis=0)
+        db2 = column_sum(delta2)
         delta1 = (delta2 @ self.W2.T) * act.derivative(self.z1, self.a1)
         dW1 = X.T @ delta1 + self.reg_lambda * self.W1
-        db1 = delta1.sum(axis=0)
+        db1 = column_sum(delta1)
         return dW1, db1, dW2, db2
