@@ -63,12 +63,18 @@ class TensorStats:
         return self.count * (self.std * self.std + self.mean * self.mean)
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def histogram_edges(lo: float, hi: float, bins: int = DEFAULT_BINS) -> np.ndarray:
-    """``bins + 1`` equal-width edges over ``[lo, hi]``; a constant tensor gets ``[lo - 0.5, lo + 0.5]``.
+    """``bins + 1`` equal-width edges over ``[lo, hi]``; a constant tensor gets ``[lo - 0.5, hi + 0.5]``.
 
     This matches ``np.histogram``'s rule for an empty range, so tests can compare with it.
     """
-    if not hi > lo:
+    # A range too narrow to split into bins (denormal-sized, or past float32's reach once divided)
+    # counts as constant too: the bin scale bins / (hi - lo) must stay finite in float32.
+    lo, hi = float(lo), float(hi)
+    if not hi > lo or bins / (hi - lo) > _FLOAT32_MAX:
         lo, hi = lo - 0.5, hi + 0.5
     return np.linspace(lo, hi, bins + 1)
 

@@ -1,0 +1,13 @@
+"""Test-wide settings."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+# CI replays the same examples on every run (a red CI then means a change broke something, not that
+# a new random example was drawn); local runs keep exploring new examples and remember failures.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
