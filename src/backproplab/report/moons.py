@@ -106,7 +106,8 @@ def moons_section(ctx: ReportContext) -> Section:
         runs[act] = _train(X, y, 3, act, passes, ctx.seed)
         if bar is not None:
             bar.update()
-    panels = [(f"{a}: train acc {np.mean(n.predict(X) == y):.3f}", n.predict) for a, (n, _, _) in runs.items()]
+    accs = {a: float(np.mean(n.predict(X) == y)) for a, (n, _, _) in runs.items()}
+    panels = [(f"{a}: train acc {accs[a]:.3f}", n.predict) for a, (n, _, _) in runs.items()]
     path, src = ctx.figure("moons_activations.png")
     figures.plot_boundary_grid(panels, X, y, ncols=3, suptitle="3 hidden units, by activation", path=path)
     section.figure(src, "Decision boundaries with 3 hidden units for each activation.")
@@ -122,8 +123,8 @@ def moons_section(ctx: ReportContext) -> Section:
     )
     section.figure(src, "Training loss per example (log scale).", width="640px")
     act_rows = []
-    for act, (net, history, seconds) in runs.items():
-        act_rows.append([act, history["loss_per_example"][-1], float(np.mean(net.predict(X) == y)), f"{seconds:.2f}"])
+    for act, (_, history, seconds) in runs.items():
+        act_rows.append([act, history["loss_per_example"][-1], accs[act], f"{seconds:.2f}"])
     section.table(["activation", "final loss per example", "training accuracy", "seconds"], act_rows)
 
     section.heading("Hidden layer size")
@@ -134,7 +135,8 @@ def moons_section(ctx: ReportContext) -> Section:
             bar.update()
     if bar is not None:
         bar.close()
-    panels = [(f"{w} hidden: acc {np.mean(n.predict(X) == y):.3f}", n.predict) for w, (n, _, _) in width_runs.items()]
+    width_accs = {w: float(np.mean(n.predict(X) == y)) for w, (n, _, _) in width_runs.items()}
+    panels = [(f"{w} hidden: acc {width_accs[w]:.3f}", n.predict) for w, (n, _, _) in width_runs.items()]
     path, src = ctx.figure("moons_hidden_sizes.png")
     figures.plot_boundary_grid(panels, X, y, ncols=4, suptitle="tanh, by hidden layer size", path=path)
     section.figure(src, "From 1 hidden unit (a straight line) to 50 (a wiggly boundary that starts to fit the noise).")
@@ -152,8 +154,6 @@ def moons_section(ctx: ReportContext) -> Section:
         "combines the three half-planes into the curved boundary.",
     )
 
-    accs = {a: float(np.mean(n.predict(X) == y)) for a, (n, _, _) in runs.items()}
-    width_accs = {w: float(np.mean(n.predict(X) == y)) for w, (n, _, _) in width_runs.items()}
     best = max(accs, key=accs.get)
     # "slow" is judged a tenth of the way through training, where the curves still differ
     early = {a: h["loss_per_example"][max(1, len(h["pass"]) // 10)] for a, (_, h, _) in runs.items()}
