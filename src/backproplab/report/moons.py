@@ -57,6 +57,17 @@ def _train(X, y, hidden: int, activation: str, passes: int, seed: int):
     return net, history, time.perf_counter() - start
 
 
+def _train_many(X, y, settings: dict, passes: int, seed: int, bar) -> tuple[dict, dict]:
+    """Train one network per ``key -> (hidden units, activation)``; returns runs and training accuracies by key."""
+    runs, accs = {}, {}
+    for key, (hidden, activation) in settings.items():
+        runs[key] = _train(X, y, hidden, activation, passes, seed)
+        accs[key] = float(np.mean(runs[key][0].predict(X) == y))
+        if bar is not None:
+            bar.update()
+    return runs, accs
+
+
 def moons_section(ctx: ReportContext) -> Section:
     passes = 2000 if ctx.quick else 20000
     activations = (
@@ -101,12 +112,7 @@ def moons_section(ctx: ReportContext) -> Section:
 
     section.heading("Activation functions")
     bar = progress_bar(len(activations) + len(widths), ctx.progress, desc="report: moons", unit="run")
-    runs = {}
-    for act in activations:
-        runs[act] = _train(X, y, 3, act, passes, ctx.seed)
-        if bar is not None:
-            bar.update()
-    accs = {a: float(np.mean(n.predict(X) == y)) for a, (n, _, _) in runs.items()}
+    runs, accs = _train_many(X, y, {act: (3, act) for act in activations}, passes, ctx.seed, bar)
     panels = [(f"{a}: train acc {accs[a]:.3f}", n.predict) for a, (n, _, _) in runs.items()]
     path, src = ctx.figure("moons_activations.png")
     figures.plot_boundary_grid(panels, X, y, ncols=3, suptitle="3 hidden units, by activation", path=path)
@@ -128,14 +134,9 @@ def moons_section(ctx: ReportContext) -> Section:
     section.table(["activation", "final loss per example", "training accuracy", "seconds"], act_rows)
 
     section.heading("Hidden layer size")
-    width_runs = {}
-    for width in widths:
-        width_runs[width] = _train(X, y, width, "tanh", passes, ctx.seed)
-        if bar is not None:
-            bar.update()
+    width_runs, width_accs = _train_many(X, y, {w: (w, "tanh") for w in widths}, passes, ctx.seed, bar)
     if bar is not None:
         bar.close()
-    width_accs = {w: float(np.mean(n.predict(X) == y)) for w, (n, _, _) in width_runs.items()}
     panels = [(f"{w} hidden: acc {width_accs[w]:.3f}", n.predict) for w, (n, _, _) in width_runs.items()]
     path, src = ctx.figure("moons_hidden_sizes.png")
     figures.plot_boundary_grid(panels, X, y, ncols=4, suptitle="tanh, by hidden layer size", path=path)

@@ -149,6 +149,17 @@ class Nesterov(Optimizer):
         p -= tmp
 
 
+def _root_scaled_step(
+    p: np.ndarray, g: np.ndarray, squares: np.ndarray, tmp: np.ndarray, lr: float, eps: float
+) -> None:
+    """``p -= lr * g / (sqrt(squares) + eps)`` in place, using ``tmp`` as scratch (Adagrad and RMSProp)."""
+    np.sqrt(squares, out=tmp)
+    tmp += eps
+    np.divide(g, tmp, out=tmp)
+    tmp *= lr
+    p -= tmp
+
+
 class Adagrad(Optimizer):
     """Adagrad: ``G += g^2; p -= lr g / (sqrt(G) + eps)`` (torch's default ``lr_decay=0``)."""
 
@@ -160,11 +171,7 @@ class Adagrad(Optimizer):
         tmp = self._buffer(i, "tmp")
         np.multiply(g, g, out=tmp)
         G += tmp
-        np.sqrt(G, out=tmp)
-        tmp += self.hyper["eps"]
-        np.divide(g, tmp, out=tmp)
-        tmp *= self.lr
-        p -= tmp
+        _root_scaled_step(p, g, G, tmp, self.lr, self.hyper["eps"])
 
 
 class RMSProp(Optimizer):
@@ -181,11 +188,7 @@ class RMSProp(Optimizer):
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - alpha
         s += tmp
-        np.sqrt(s, out=tmp)
-        tmp += self.hyper["eps"]
-        np.divide(g, tmp, out=tmp)
-        tmp *= self.lr
-        p -= tmp
+        _root_scaled_step(p, g, s, tmp, self.lr, self.hyper["eps"])
 
 
 class Adam(Optimizer):
