@@ -126,7 +126,7 @@ def test_each_data_set_is_learned(name: str) -> None:
 def test_names_and_errors() -> None:
     assert dataset_names()[:6] == list(GENERATORS)
     assert load("Breast-Cancer").name == "breast_cancer" and load("quantiles").name == "gaussian_quantiles"
-    with pytest.raises(ValueError, match="unknown data set 'mnist3'; valid data sets are: moons, circles, blobs"):
+    with pytest.raises(ValueError, match="unknown data set 'mnist3'; choose one of: moons, circles, blobs"):
         load("mnist3")
     with pytest.raises(ValueError, match="fixed bundled table"):
         load("iris", n_samples=50)

@@ -9,12 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from backproplab.dcn import names
 from backproplab.dcn.model import (
     ACTIVATIONS,
     BIAS_INIT,
     DCN,
-    INITS,
     bias_variable,
     conv2d,
     count_parameters,
@@ -38,17 +36,11 @@ def _expected_parameters(pieces: int) -> int:
     return conv1 + conv2 + fc1 + fc2
 
 
-def test_registries_match_the_torch_free_names() -> None:
-    assert tuple(ACTIVATIONS) == names.ACTIVATION_NAMES
-    assert tuple(INITS) == names.INIT_NAMES
-    assert {k: v.default_lr for k, v in OPTIMIZERS.items()} == names.OPTIMIZER_DEFAULT_LRS
-
-
 def test_course_network_has_3274634_parameters() -> None:
     assert count_parameters(DCN()) == 3_274_634 == _expected_parameters(1)
 
 
-@pytest.mark.parametrize("activation", names.ACTIVATION_NAMES)
+@pytest.mark.parametrize("activation", ACTIVATIONS.names())
 def test_shapes_and_parameter_count_for_every_nonlinearity(activation: str) -> None:
     torch.manual_seed(0)
     model = DCN(activation=activation)
@@ -72,7 +64,7 @@ def test_shapes_and_parameter_count_for_every_nonlinearity(activation: str) -> N
     assert {k: tuple(v.shape) for k, v in capture.items()} == expected
 
 
-@pytest.mark.parametrize("activation", names.ACTIVATION_NAMES)
+@pytest.mark.parametrize("activation", ACTIVATIONS.names())
 def test_fast_path_equals_monitored_path(activation: str) -> None:
     # Without capture, monotone nonlinearities are applied after pooling (4x less work); the
     # result and its gradients must be those of the course's order (activation, then pool).
@@ -213,15 +205,15 @@ def fixed_batch() -> tuple[torch.Tensor, torch.Tensor]:
     return images, labels
 
 
-@pytest.mark.parametrize("optimizer", names.OPTIMIZER_DEFAULT_LRS)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS.names())
 def test_one_step_lowers_the_loss_for_every_optimizer(optimizer: str, fixed_batch) -> None:
     x, y = fixed_batch
     torch.manual_seed(0)
     model = DCN(dropout=0.0)
-    assert make_optimizer(optimizer, DCN().parameters()).param_groups[0]["lr"] == names.OPTIMIZER_DEFAULT_LRS[optimizer]
+    assert make_optimizer(optimizer, DCN().parameters()).param_groups[0]["lr"] == OPTIMIZERS[optimizer].default_lr
     # A tenth of the default rate: small enough that a first step from the course's large
     # initial loss is a descent step for every method (the sign-like ones move every weight).
-    opt = make_optimizer(optimizer, model.parameters(), lr=names.OPTIMIZER_DEFAULT_LRS[optimizer] / 10)
+    opt = make_optimizer(optimizer, model.parameters(), lr=OPTIMIZERS[optimizer].default_lr / 10)
     loss = F.cross_entropy(model(x), y)
     opt.zero_grad()
     loss.backward()

@@ -161,9 +161,9 @@ def test_diverging_run_ends_cleanly_with_logs(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"activation": "swish"}, "--activation: unknown name 'swish'; choose one of: relu, tanh"),
-        ({"init": "zeros"}, "--init: unknown name 'zeros'"),
-        ({"optimizer": "lbfgs"}, "--optimizer: unknown name 'lbfgs'; choose one of: sgd"),
+        ({"activation": "swish"}, "--activation: unknown activation 'swish'; choose one of: relu, tanh"),
+        ({"init": "zeros"}, "--init: unknown initialisation 'zeros'"),
+        ({"optimizer": "lbfgs"}, "--optimizer: unknown optimizer 'lbfgs'; choose one of: sgd"),
         ({"steps": 0}, "--steps: must be a positive whole number"),
         ({"batch_size": -5}, "--batch-size: must be a positive whole number"),
         ({"lr": 0.0}, "--lr: must be a positive number"),
@@ -175,9 +175,8 @@ def test_diverging_run_ends_cleanly_with_logs(tmp_path) -> None:
     ],
 )
 def test_bad_settings_fail_before_any_data_is_read(tmp_path, overrides, message) -> None:
-    config = small_config(tmp_path, data_dir=str(tmp_path / "no-data-here"), **overrides)
-    with pytest.raises(UsageError) as info:
-        train(config, progress=False)
+    with pytest.raises(UsageError) as info:  # a config is checked when it is built
+        train(small_config(tmp_path, data_dir=str(tmp_path / "no-data-here"), **overrides), progress=False)
     assert message in str(info.value)
     assert not (tmp_path / "run").exists()
 

@@ -311,7 +311,7 @@ def test_bad_configurations_give_clear_errors(kwargs, match) -> None:
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'; valid optimizers are: sgd, momentum"),
+        ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'; choose one of: sgd, momentum"),
         ({"batch_size": 11}, "batch_size=11 is larger than the 10 training rows"),
         ({"batch_size": 0}, "batch_size must be a positive integer"),
         ({"patience": 3}, "early stopping \\(patience\\) needs validation"),

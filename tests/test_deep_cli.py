@@ -64,15 +64,15 @@ def test_logdir_and_early_stopping_from_the_cli(tmp_path) -> None:
     "argv,needle",
     [
         (["--hidden", "10,0"], "hidden layer 2 width must be a positive integer"),
-        (["--optimizer", "lbfgs"], "unknown optimizer 'lbfgs'"),
+        (["--optimizer", "lbfgs"], "--optimizer: unknown optimizer 'lbfgs'; choose one of: sgd"),
         (["--batch-size", "500"], "batch_size=500 is larger than the 200 training rows"),
         (["--dataset", "iris", "--noise", "0.1"], "iris is a fixed bundled table"),
         (["--hidden", "4,4", "--activation", "tanh,relu,relu"], "3 activations for 2 hidden layers"),
         (["--patience", "3"], "early stopping (patience) needs a validation split"),
-        (["--init", "zeros"], "unknown weight initialisation 'zeros'"),
+        (["--init", "zeros"], "--init: unknown weight initialisation 'zeros'; choose one of: scaled_normal"),
         (["--lr", "1e6", "--passes", "20", "--hidden", "10,10", "--activation", "relu"], "try a smaller learning rate"),
         (["--logdir", "/dev/null/tb", "--passes", "2"], "cannot write TensorBoard logs to /dev/null/tb"),
-        (["--seed", "-1"], "seed must be a whole number from 0 to"),
+        (["--seed", "-1"], "--seed: must be a whole number from 0 to"),
     ],
 )
 def test_bad_deep_arguments_exit_with_one_line(tmp_path, capsys, argv, needle) -> None:

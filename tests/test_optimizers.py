@@ -129,7 +129,7 @@ def test_defaults_and_names() -> None:
 @pytest.mark.parametrize(
     "args,kwargs,match",
     [
-        (("lbfgs", [np.zeros(2)]), {}, "unknown optimizer 'lbfgs'; valid optimizers are: sgd, momentum, nesterov"),
+        (("lbfgs", [np.zeros(2)]), {}, "unknown optimizer 'lbfgs'; choose one of: sgd, momentum, nesterov"),
         (("adam", [np.zeros(2)]), {"momentum": 0.9}, "adam: unknown option\\(s\\) momentum; valid options are: beta1"),
         (("sgd", [np.zeros(2)]), {"lr": 0.0}, "learning rate must be a positive"),
         (("sgd", [np.zeros(2)]), {"lr": float("nan")}, "learning rate must be a positive"),
@@ -159,6 +159,6 @@ def test_names_and_aliases_are_the_same_everywhere() -> None:
     for spelling, name in [("NAG", "nesterov"), ("sgd-momentum", "momentum"), ("RMSProp", "rmsprop"), ("Adam", "adam")]:
         assert canonical_optimizer(spelling) == name
         assert make_optimizer(spelling, [np.zeros(2)]).name == name
-        assert MLPConfig(optimizer=spelling).validate().optimizer == name
-    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'; valid optimizers are: sgd"):
-        MLPConfig(optimizer="lbfgs").validate()
+        assert MLPConfig(optimizer=spelling).optimizer == name
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'; choose one of: sgd"):
+        MLPConfig(optimizer="lbfgs")

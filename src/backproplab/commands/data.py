@@ -6,6 +6,10 @@ import argparse
 
 from backproplab.datasets import mnist
 from backproplab.errors import UsageError
+from backproplab.registry import Registry
+
+#: MNIST and Fashion-MNIST, as the data layer names them.
+IMAGE_SETS: Registry[None] = Registry("data set", dict.fromkeys(mnist.DATASETS))
 
 _WHERE = (
     "Files are looked for in --data-dir, else $BACKPROPLAB_DATA (the folder of the four files, or a parent "
@@ -54,7 +58,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="folder of the four files, or a parent of mnist/ and fashion-mnist/ (default: searched as above)",
     )
-    p.add_argument("--dataset", default="mnist", choices=mnist.DATASETS, help="which data set")
+    p.add_argument("--dataset", default="mnist", metavar="NAME", help=f"which data set: {IMAGE_SETS.choices_text()}")
     p.add_argument(
         "--validation-size",
         type=int,
@@ -75,7 +79,8 @@ def _print_report(report: dict) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    report = mnist.verify(getattr(args, "data_dir", None), args.dataset, args.validation_size)
+    dataset = IMAGE_SETS.canonical(args.dataset)
+    report = mnist.verify(getattr(args, "data_dir", None), dataset, args.validation_size)
     _print_report(report)
     if not report["ok"]:
         problems = report["problems"]
@@ -95,10 +100,9 @@ def _fix_hint(report: dict) -> str:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    directory = mnist.fetch(
-        getattr(args, "data_dir", None), args.dataset, progress=not args.no_progress, force=args.force
-    )
-    report = mnist.verify(directory, args.dataset, args.validation_size)
+    dataset = IMAGE_SETS.canonical(args.dataset)
+    directory = mnist.fetch(getattr(args, "data_dir", None), dataset, progress=not args.no_progress, force=args.force)
+    report = mnist.verify(directory, dataset, args.validation_size)
     _print_report(report)
     if not report["ok"]:
         raise UsageError(report["problems"][0])

@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("report"), help="output folder")
     p.add_argument(
         "--sections",
-        default=",".join(SECTIONS),
-        help=f"comma-separated sections to include, from: {', '.join(SECTIONS)}",
+        default=",".join(SECTIONS.names()),
+        help=f"comma-separated sections to include, from: {SECTIONS.choices_text()}",
     )
     p.add_argument("--quick", action="store_true", help="shortened runs, for a fast preview")
     p.add_argument("--seed", type=int, default=0, help="seed for every experiment")

@@ -20,35 +20,34 @@ from sklearn.model_selection import train_test_split
 
 from backproplab.datasets.tabular import TABULAR_DATASETS
 from backproplab.datasets.toy import TOY_DATASETS
+from backproplab.registry import Registry
 from backproplab.scratch.validation import check_positive_float
 
-_ALIASES = {
-    "moon": "moons",
-    "circle": "circles",
-    "blob": "blobs",
-    "spiral": "spirals",
-    "quantiles": "gaussian_quantiles",
-    "gaussian": "gaussian_quantiles",
-    "cancer": "breast_cancer",
-    "breastcancer": "breast_cancer",
-    "digit": "digits",
-}
+#: Every data set :func:`load` knows, the 2-D sets first: name -> its generator or table loader.
+DATASETS: Registry[Any] = Registry(
+    "data set",
+    {**TOY_DATASETS, **TABULAR_DATASETS},
+    aliases={
+        "moon": "moons",
+        "circle": "circles",
+        "blob": "blobs",
+        "spiral": "spirals",
+        "quantiles": "gaussian_quantiles",
+        "gaussian": "gaussian_quantiles",
+        "cancer": "breast_cancer",
+        "digit": "digits",
+    },
+)
 
 
 def dataset_names() -> list[str]:
     """Every name :func:`load` knows: the 2-D sets first, then the tabular ones."""
-    return [*TOY_DATASETS, *TABULAR_DATASETS]
+    return DATASETS.names()
 
 
 def canonical_name(name: str) -> str:
-    """The registered spelling of ``name`` ("Breast-Cancer" -> "breast_cancer"); ValueError if unknown."""
-    if not isinstance(name, str):
-        raise ValueError(f"data set name must be a string, got {type(name).__name__}")
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    key = _ALIASES.get(key.replace("_", ""), _ALIASES.get(key, key))
-    if key not in TOY_DATASETS and key not in TABULAR_DATASETS:
-        raise ValueError(f"unknown data set {name!r}; valid data sets are: {', '.join(dataset_names())}")
-    return key
+    """The registered spelling of ``name`` ("Breast-Cancer" -> "breast_cancer"); UnknownName if unknown."""
+    return DATASETS.canonical(name)
 
 
 def is_two_dimensional(name: str) -> bool:

@@ -2,7 +2,8 @@
 
 - :class:`DCN`: the network (``DCN(activation=..., init=..., dropout=...)``).
 - :class:`TrainConfig` and :func:`train`: one training run from a config, returning its metrics.
-- Registries: :data:`ACTIVATIONS`, :data:`INITS`, :data:`OPTIMIZERS`.
+- Registries (:mod:`backproplab.dcn.choices`, torch-free): :data:`ACTIVATIONS`, :data:`INITS`,
+  :data:`OPTIMIZERS`, :data:`PRECISIONS`.
 
 Names are resolved lazily, so ``import backproplab.dcn.config`` (the CLI) does not import torch.
 """
@@ -14,12 +15,13 @@ from typing import Any
 
 _EXPORTS = {
     "TrainConfig": "config",
-    "ACTIVATIONS": "model",
+    "ACTIVATIONS": "choices",
     "DCN": "model",
-    "INITS": "model",
+    "INITS": "choices",
     "count_parameters": "model",
     "flops_per_step": "model",
-    "OPTIMIZERS": "optim",
+    "OPTIMIZERS": "choices",
+    "PRECISIONS": "choices",
     "make_optimizer": "optim",
     "MONITORED": "training",
     "TrainingDiverged": "training",

@@ -8,8 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backproplab.dcn.names import ACTIVATION_NAMES, INIT_NAMES, OPTIMIZER_DEFAULT_LRS, PRECISIONS
+from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS, PRECISIONS
 from backproplab.errors import UsageError
+from backproplab.settings import (
+    fraction,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    setting,
+    validate,
+)
 
 DEFAULT_RUNS_DIR = Path("runs") / "dcn"
 
@@ -29,40 +37,107 @@ TRAJECTORY_FIELDS = (
 )
 
 
+def _default_lrs() -> str:
+    return ", ".join(f"{name} {choice.default_lr:g}" for name, choice in OPTIMIZERS.items())
+
+
+def _device(value: str) -> str:
+    # The form only: whether this machine has that GPU is checked when a run starts (check_device).
+    index = value.partition(":")[2] if value.startswith("cuda:") else ""
+    if value not in ("cpu", "cuda") and not index.isdigit():
+        raise UsageError(f"--device: unknown device {value!r}; use cpu, cuda or cuda:N")
+    return value
+
+
+_NET, _TRAIN, _OUT, _HW = "network", "training", "monitoring and output", "hardware and data"
+
+
 @dataclass
 class TrainConfig:
     """Settings of one run; the defaults are the course's (Deep MNIST for Experts).
 
-    ``lr=None`` means the optimizer's documented default (:mod:`backproplab.dcn.optim`).
-    ``dropout`` is the probability of dropping an fc1 unit (keep probability 1 - dropout).
-    ``out=None`` means ``runs/dcn/<name>`` with ``name`` from :meth:`run_name`.
-    ``threads=None`` leaves PyTorch's thread count alone.
+    Each field is declared once with its flag, help and check (:func:`backproplab.settings.setting`);
+    a config is checked and its names normalised when it is built. ``lr=None`` means the optimizer's
+    default; ``out=None`` means ``runs/dcn/<name>`` with ``name`` from :meth:`run_name`.
     """
 
-    activation: str = "relu"
-    init: str = "truncated_normal"
-    optimizer: str = "adam"
-    lr: float | None = None
-    steps: int = 5500
-    batch_size: int = 50
-    dropout: float = 0.5
-    seed: int = 0
-    eval_every: int = 1100
-    monitor_every: int = 100
-    threads: int | None = None
-    device: str = "cpu"
-    precision: str = "fp32"
-    data_dir: str | None = None
-    out: str | None = None
-    name: str | None = None
-    resume: bool = False
-    overwrite: bool = False
-    validation_size: int = 5000
+    activation: str = setting(
+        "relu",
+        "nonlinearity (maxout: 2 pieces, so conv1/conv2/fc1 have twice the weights)",
+        choices=ACTIVATIONS,
+        group=_NET,
+    )
+    init: str = setting(
+        "truncated_normal",
+        "weight initialisation (truncated_normal: std 0.1 cut at 2 std; biases are always 0.1)",
+        choices=INITS,
+        group=_NET,
+    )
+    dropout: float = setting(
+        0.5,
+        "probability of dropping an fc1 unit in training",
+        check=fraction(low_closed=True, why="is the probability of dropping a unit"),
+        metavar="P",
+        group=_NET,
+    )
+    optimizer: str = setting("adam", "update rule", choices=OPTIMIZERS, group=_TRAIN)
+    lr: float | None = setting(
+        None,
+        "learning rate",
+        check=positive_float,
+        metavar="RATE",
+        group=_TRAIN,
+        default_text=f"per optimizer: {_default_lrs()}",
+    )
+    steps: int = setting(5500, "training steps", check=positive_int, metavar="N", group=_TRAIN)
+    batch_size: int = setting(50, "images per step", check=positive_int, metavar="N", group=_TRAIN)
+    seed: int = setting(
+        0, "seed of the weights, dropout and batch order", check=non_negative_int, metavar="N", group=_TRAIN
+    )
+    eval_every: int = setting(
+        1100, "steps between validation/test evaluations and checkpoints", check=positive_int, metavar="N", group=_OUT
+    )
+    monitor_every: int = setting(
+        100, "steps between histogram/statistics summaries", check=positive_int, metavar="N", group=_OUT
+    )
+    threads: int | None = setting(
+        None, "CPU threads for PyTorch", check=positive_int, metavar="N", group=_HW, default_text="PyTorch's choice"
+    )
+    device: str = setting("cpu", "cpu, cuda or cuda:N", check=_device, metavar="DEV", group=_HW)
+    precision: str = setting("fp32", "arithmetic (bf16: bfloat16 autocast)", choices=PRECISIONS, metavar="P", group=_HW)
+    data_dir: str | None = setting(
+        None,
+        "folder with the MNIST files",
+        metavar="DIR",
+        group=_HW,
+        default_text="$BACKPROPLAB_DATA, else the download cache",
+    )
+    out: str | None = setting(None, "run folder", metavar="DIR", group=_OUT, default_text="runs/dcn/<name>")
+    name: str | None = setting(
+        None,
+        "run name",
+        metavar="NAME",
+        group=_OUT,
+        default_text="from the settings, e.g. relu-truncated_normal-adam-seed0",
+    )
+    resume: bool = setting(
+        False,
+        "continue the run in the run folder from its last checkpoint (settings not given on the command line are "
+        "taken from its config.json; --steps may be raised)",
+        group=_OUT,
+    )
+    overwrite: bool = setting(False, "replace a run already in the run folder", group=_OUT)
+    validation_size: int = setting(5000, "training images held out for validation", check=positive_int, cli=False)
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.resume and self.overwrite:
+            raise UsageError("--resume and --overwrite contradict each other; pass one of them")
 
     @property
     def learning_rate(self) -> float:
         """The learning rate in effect (``lr`` or the optimizer's default)."""
-        return OPTIMIZER_DEFAULT_LRS[self.optimizer] if self.lr is None else self.lr
+        return OPTIMIZERS[self.optimizer].default_lr if self.lr is None else self.lr
 
     def run_name(self) -> str:
         """``name``, or one derived from the settings, e.g. ``relu-truncated_normal-adam-seed0``."""
@@ -80,55 +155,20 @@ class TrainConfig:
         return Path(self.out) if self.out else DEFAULT_RUNS_DIR / self.run_name()
 
     def validate(self) -> TrainConfig:
-        """Raise :class:`UsageError` naming the first bad setting; return ``self`` when all are good."""
-
-        def bad(name: str, why: str) -> UsageError:
-            flag = "--" + name.replace("_", "-")
-            return UsageError(f"{flag}: {why}")
-
-        for field, registry in (
-            ("activation", ACTIVATION_NAMES),
-            ("init", INIT_NAMES),
-            ("optimizer", OPTIMIZER_DEFAULT_LRS),
-        ):
-            value = getattr(self, field)
-            if value not in registry:
-                raise bad(field, f"unknown name {value!r}; choose one of: {', '.join(registry)}")
-        for field in ("steps", "batch_size", "eval_every", "monitor_every"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise bad(field, f"must be a positive whole number, got {value!r}")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
-            raise bad("threads", f"must be a positive whole number, got {self.threads!r}")
-        if self.lr is not None and not (isinstance(self.lr, int | float) and 0 < self.lr < float("inf")):
-            raise bad("lr", f"must be a positive number, got {self.lr!r}")
-        if not (isinstance(self.dropout, int | float) and 0 <= self.dropout < 1):
-            raise bad("dropout", f"is the probability of dropping a unit, in [0, 1); got {self.dropout!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise bad("seed", f"must be a non-negative whole number, got {self.seed!r}")
-        if not isinstance(self.validation_size, int) or self.validation_size < 1:
-            raise bad("validation_size", f"must be a positive whole number, got {self.validation_size!r}")
-        if self.precision not in PRECISIONS:
-            raise bad("precision", f"unknown precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}")
+        """Check what needs this machine (the device); the settings themselves were checked when built."""
         self._validate_device()
-        if self.resume and self.overwrite:
-            raise UsageError("--resume and --overwrite contradict each other; pass one of them")
         return self
 
     def _validate_device(self) -> None:
+        if self.device == "cpu":
+            return
         import torch
 
-        device = self.device
-        if device == "cpu":
-            return
-        if device == "cuda" or device.startswith("cuda:"):
-            if not torch.cuda.is_available():
-                raise UsageError(f"--device: {device!r} asked for but no CUDA GPU is available; use --device cpu")
-            index = device.partition(":")[2]
-            if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
-                raise UsageError(f"--device: no GPU {device!r}; {torch.cuda.device_count()} available")
-            return
-        raise UsageError(f"--device: unknown device {device!r}; use cpu or cuda (cuda:N)")
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device: {self.device!r} asked for but no CUDA GPU is available; use --device cpu")
+        index = self.device.partition(":")[2]
+        if index and int(index) >= torch.cuda.device_count():
+            raise UsageError(f"--device: no GPU {self.device!r}; {torch.cuda.device_count()} available")
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting, plus the learning rate in effect and the output folder (for config.json)."""

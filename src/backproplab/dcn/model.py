@@ -18,13 +18,12 @@ conv ``(out, in, kh, kw)``, linear ``(out, in)``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from backproplab.dcn.choices import ACTIVATIONS, INITS, WeightInit
 from backproplab.errors import UsageError
 
 # ----------------------------------------------------------------------------- initialisers
@@ -36,59 +35,29 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _truncated_normal(w: torch.Tensor) -> None:
-    # The course's tf.truncated_normal(stddev=0.1): N(0, 0.1^2) redrawn outside 2 std.
-    nn.init.trunc_normal_(w, mean=0.0, std=0.1, a=-0.2, b=0.2)
+def fill_weight(w: torch.Tensor, init: WeightInit) -> None:
+    """Fill ``w`` in place as ``init`` says (an entry of :data:`INITS`)."""
+    if init.distribution == "orthogonal":
+        nn.init.orthogonal_(w)  # rows of the (out, in*kh*kw) matrix orthonormal (or columns if out > rest)
+        return
+    scale = init.scale(*_fans(tuple(w.shape)))
+    if init.distribution == "truncated_normal":
+        nn.init.trunc_normal_(w, mean=0.0, std=scale, a=-2 * scale, b=2 * scale)  # tf.truncated_normal
+    elif init.distribution == "normal":
+        nn.init.normal_(w, 0.0, scale)
+    elif init.distribution == "uniform":
+        nn.init.uniform_(w, -scale, scale)
+    else:
+        raise ValueError(f"unknown weight distribution {init.distribution!r}")
 
-
-def _normal(std_of_fans: Callable[[int, int], float]) -> Callable[[torch.Tensor], None]:
-    def init(w: torch.Tensor) -> None:
-        fan_in, fan_out = _fans(tuple(w.shape))
-        nn.init.normal_(w, 0.0, std_of_fans(fan_in, fan_out))
-
-    return init
-
-
-def _uniform(bound_of_fans: Callable[[int, int], float]) -> Callable[[torch.Tensor], None]:
-    def init(w: torch.Tensor) -> None:
-        fan_in, fan_out = _fans(tuple(w.shape))
-        bound = bound_of_fans(fan_in, fan_out)
-        nn.init.uniform_(w, -bound, bound)
-
-    return init
-
-
-def _orthogonal(w: torch.Tensor) -> None:
-    nn.init.orthogonal_(w)  # rows of the (out, in*kh*kw) matrix orthonormal (or columns if out > rest)
-
-
-#: Weight initialisers by name; each fills a weight tensor in place. Fans are those of the layer
-#: (conv: in*kh*kw and out*kh*kw). He's scale is the ReLU one, sqrt(2), whatever the nonlinearity.
-INITS: dict[str, Callable[[torch.Tensor], None]] = {
-    "truncated_normal": _truncated_normal,  # std 0.1, cut at 2 std (the course's)
-    "xavier_uniform": _uniform(lambda i, o: math.sqrt(6.0 / (i + o))),  # Glorot & Bengio 2010
-    "xavier_normal": _normal(lambda i, o: math.sqrt(2.0 / (i + o))),
-    "he_normal": _normal(lambda i, o: math.sqrt(2.0 / i)),  # He et al. 2015
-    "he_uniform": _uniform(lambda i, o: math.sqrt(6.0 / i)),
-    "orthogonal": _orthogonal,  # Saxe et al. 2014, gain 1
-    "lecun_normal": _normal(lambda i, o: math.sqrt(1.0 / i)),  # LeCun et al. 1998
-}
 
 BIAS_INIT = 0.1  # the course's bias_variable: a small positive constant against dead ReLUs
 
 
-def _lookup(registry: dict, kind: str, name: str):
-    try:
-        return registry[name]
-    except KeyError:
-        raise UsageError(f"unknown {kind} {name!r}; choose one of: {', '.join(registry)}") from None
-
-
 def weight_variable(shape: tuple[int, ...], init: str = "truncated_normal") -> nn.Parameter:
     """A trainable weight of ``shape``, filled by the initialiser ``init`` (see :data:`INITS`)."""
-    fill = _lookup(INITS, "initialisation", init)
     w = torch.empty(shape)
-    fill(w)
+    fill_weight(w, INITS[init])
     return nn.Parameter(w)
 
 
@@ -120,32 +89,10 @@ def dropout(a: torch.Tensor, p: float, training: bool) -> torch.Tensor:
 # ----------------------------------------------------------------------------- nonlinearities
 
 
-def _maxout(z: torch.Tensor) -> torch.Tensor:
+def maxout(z: torch.Tensor) -> torch.Tensor:
     """Max over adjacent channel (or unit) pairs: (N, 2C, ...) -> (N, C, ...)."""
     n, c2 = z.shape[:2]
     return z.reshape(n, c2 // 2, 2, *z.shape[2:]).amax(dim=2)
-
-
-@dataclass(frozen=True)
-class Activation:
-    """A nonlinearity: ``fn``, how many pre-activation pieces it takes per output (maxout: 2), and
-    whether it is non-decreasing (then it commutes with max-pooling, which saves work)."""
-
-    fn: Callable[[torch.Tensor], torch.Tensor]
-    pieces: int = 1
-    monotone: bool = True
-
-
-#: Nonlinearities by name. leaky_relu has slope 0.01 below zero; gelu is the exact (erf) one.
-ACTIVATIONS: dict[str, Activation] = {
-    "relu": Activation(torch.relu),
-    "tanh": Activation(torch.tanh),
-    "sigmoid": Activation(torch.sigmoid),
-    "leaky_relu": Activation(lambda z: F.leaky_relu(z, 0.01)),
-    "elu": Activation(F.elu),
-    "gelu": Activation(F.gelu, monotone=False),  # dips below 0 for z < 0: does not commute with max
-    "maxout": Activation(_maxout, pieces=2),
-}
 
 
 # ----------------------------------------------------------------------------- the network
@@ -163,10 +110,11 @@ class DCN(nn.Module):
 
     def __init__(self, activation: str = "relu", init: str = "truncated_normal", dropout: float = 0.5) -> None:
         super().__init__()
-        act = _lookup(ACTIVATIONS, "activation", activation)
+        act = ACTIVATIONS[activation]
         if not 0.0 <= dropout < 1.0:
             raise UsageError(f"dropout must be in [0, 1), got {dropout}")
-        self.activation_name, self.init_name, self.dropout = activation, init, dropout
+        self.activation_name, self.init_name = ACTIVATIONS.canonical(activation), INITS.canonical(init)
+        self.dropout = dropout
         self.act = act
         k = act.pieces
         self.conv1_w = weight_variable((32 * k, 1, 5, 5), init)

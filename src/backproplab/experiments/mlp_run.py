@@ -21,6 +21,7 @@ Output folder layout (all written atomically):
 
 from __future__ import annotations
 
+import argparse
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,90 +30,168 @@ from typing import Any
 import numpy as np
 
 from backproplab.datasets import Dataset, is_two_dimensional, load
-from backproplab.datasets.registry import canonical_name
+from backproplab.datasets.registry import DATASETS
+from backproplab.errors import UsageError
 from backproplab.io import write_json
-from backproplab.scratch import DeepNeuralNetwork, get_activation
-from backproplab.scratch.layer import check_init
-from backproplab.scratch.optimizers import canonical_optimizer
-from backproplab.scratch.validation import (
-    check_non_negative_float,
-    check_positive_float,
-    check_positive_int,
+from backproplab.registry import Registry
+from backproplab.scratch import DeepNeuralNetwork
+from backproplab.scratch.activations import ACTIVATIONS
+from backproplab.scratch.layer import INITS
+from backproplab.scratch.optimizers import OPTIMIZERS
+from backproplab.settings import (
+    fraction,
+    int_range,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    setting,
+    validate,
 )
 
-_MAX_SEED = 2**32 - 1000
+_MAX_SEED = 2**32 - 1000  # NumPy and scikit-learn seeds are 32-bit; the fresh 2-D test set uses seed + 1000
+
+#: Floating-point types a network can compute in.
+DTYPES: Registry[type] = Registry(
+    "dtype", {"float64": np.float64, "float32": np.float32}, aliases={"fp64": "float64", "fp32": "float32"}
+)
+
+
+def _widths(text: str) -> int | list[int]:
+    """``--hidden``: "3" -> 3 (the three-layer network), "10,10,10" -> [10, 10, 10]."""
+    try:
+        widths = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers separated by commas, e.g. 10,10,10; got {text!r}"
+        ) from None
+    return widths[0] if len(widths) == 1 else widths
+
+
+def _names(text: str) -> str | list[str]:
+    """``--activation``: "relu" -> "relu", "tanh,relu" -> ["tanh", "relu"]."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    return names[0] if len(names) == 1 else names
+
+
+def _check_hidden(value: Any) -> int | list[int]:
+    if not isinstance(value, list | tuple):
+        return positive_int(value)
+    if not value:
+        raise UsageError("hidden is empty: give at least one hidden layer width")
+    for i, width in enumerate(value):
+        if isinstance(width, bool) or not isinstance(width, int | np.integer) or width <= 0:
+            raise UsageError(f"hidden layer {i + 1} width must be a positive integer, got {width!r}")
+    return [int(width) for width in value]
+
+
+def _check_activation(value: Any) -> str | list[str]:
+    if isinstance(value, list | tuple):
+        return [ACTIVATIONS.canonical(name) for name in value]
+    return ACTIVATIONS.canonical(value)
+
+
+_DATA, _NET, _TRAIN = "data", "network", "training"
 
 
 @dataclass
 class MLPConfig:
-    """Every setting of one run. ``hidden``: one width (the three-layer network) or a list of widths;
-    ``activation``: one name or one per hidden layer. ``n_samples``/``noise`` None = the generator's
-    defaults (2-D sets only). ``batch_size`` None = full batch. See ``DeepNeuralNetwork.fit_model``."""
+    """Every setting of one run, each declared once (flag, help, check: :mod:`backproplab.settings`);
+    checked and its names normalised when built. ``hidden``: one width (the three-layer network) or a
+    list of widths; ``activation``: one name or one per hidden layer. See ``DeepNeuralNetwork.fit_model``."""
 
-    dataset: str = "moons"
-    n_samples: int | None = None
-    noise: float | None = None
-    hidden: int | list[int] = 3
-    activation: str | list[str] = "tanh"
-    epsilon: float = 0.01
-    num_passes: int = 20000
-    reg_lambda: float = 0.01
-    seed: int = 0
-    optimizer: str = "sgd"
-    batch_size: int | None = None
-    init: str = "scaled_normal"
-    lr_decay: float = 1.0
-    test_size: float = 0.25
-    validation_split: float | None = None
-    patience: int | None = None
-    dtype: str = "float64"
+    dataset: str = setting("moons", "data set", choices=DATASETS, group=_DATA)
+    n_samples: int | None = setting(
+        None, "points to generate (2-D sets)", check=positive_int, metavar="N", group=_DATA, default_text="200"
+    )
+    noise: float | None = setting(
+        None, "noise of a 2-D set", check=non_negative_float, group=_DATA, default_text="the generator's"
+    )
+    test_size: float = setting(0.25, "test fraction", check=fraction(why="is the test fraction"), group=_DATA)
+    hidden: int | list[int] = setting(
+        3,
+        "hidden widths: one number for the three-layer network, or a comma list (10,10,10) for a deeper one",
+        parse=_widths,
+        check=_check_hidden,
+        metavar="WIDTHS",
+        group=_NET,
+    )
+    activation: str | list[str] = setting(
+        "tanh",
+        "hidden activation, or a comma list with one per hidden layer; one of: " + ACTIVATIONS.choices_text(),
+        parse=_names,
+        check=_check_activation,
+        metavar="NAMES",
+        group=_NET,
+    )
+    init: str = setting("scaled_normal", "weight initialisation", choices=INITS, group=_NET)
+    reg_lambda: float = setting(
+        0.01,
+        "L2 strength lambda: loss += lambda/2 * sum of squared weights",
+        flag="--reg",
+        check=non_negative_float,
+        metavar="LAMBDA",
+        group=_NET,
+    )
+    dtype: str = setting("float64", "floating-point type", choices=DTYPES, group=_NET)
+    optimizer: str = setting("sgd", "update rule", choices=OPTIMIZERS, group=_TRAIN)
+    epsilon: float = setting(
+        0.01,
+        "learning rate; steps are on the loss summed over the batch",
+        flag="--lr",
+        aliases=("--epsilon",),
+        check=positive_float,
+        metavar="RATE",
+        group=_TRAIN,
+    )
+    num_passes: int = setting(
+        20000,
+        "passes over the training data",
+        flag="--passes",
+        aliases=("--epochs",),
+        check=positive_int,
+        metavar="N",
+        group=_TRAIN,
+    )
+    batch_size: int | None = setting(
+        None, "mini-batch size", check=positive_int, metavar="N", group=_TRAIN, default_text="full batch"
+    )
+    lr_decay: float = setting(1.0, "learning rate factor per pass", check=positive_float, metavar="F", group=_TRAIN)
+    validation_split: float | None = setting(
+        None,
+        "validation fraction, held out of the training data",
+        flag="--val-split",
+        check=fraction(why="is the validation fraction"),
+        metavar="F",
+        group=_TRAIN,
+        default_text="none",
+    )
+    patience: int | None = setting(
+        None,
+        "early stopping: passes without improvement (needs --val-split)",
+        check=positive_int,
+        metavar="N",
+        group=_TRAIN,
+        default_text="no early stopping",
+    )
+    seed: int = setting(
+        0, "seed for the data, weights and shuffling", check=int_range(0, _MAX_SEED - 1), metavar="N", group=_TRAIN
+    )
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if isinstance(self.activation, list) and len(self.activation) != len(self.hidden_dims()):
+            raise UsageError(
+                f"{len(self.activation)} activations for {len(self.hidden_dims())} hidden layers; "
+                "give one, or one per hidden layer"
+            )
+        if self.patience is not None and self.validation_split is None:
+            raise UsageError("early stopping (patience) needs a validation split (validation_split / --val-split)")
 
     def hidden_dims(self) -> list[int]:
         return [self.hidden] if isinstance(self.hidden, int) else list(self.hidden)
 
     def validate(self) -> MLPConfig:
-        """Check every field (raising ValueError that names it) and normalise the names. Returns self."""
-        self.dataset = canonical_name(self.dataset)
-        if isinstance(self.hidden, int | np.integer):
-            self.hidden = check_positive_int(self.hidden, "hidden")
-        else:
-            self.hidden = list(self.hidden)
-            if not self.hidden:
-                raise ValueError("hidden is empty: give at least one hidden layer width")
-            self.hidden = [check_positive_int(h, f"hidden layer {i + 1} width") for i, h in enumerate(self.hidden)]
-        if isinstance(self.activation, str):
-            self.activation = get_activation(self.activation).name
-        else:
-            self.activation = [get_activation(a).name for a in self.activation]
-            if len(self.activation) != len(self.hidden_dims()):
-                raise ValueError(
-                    f"{len(self.activation)} activations for {len(self.hidden_dims())} hidden layers; "
-                    "give one, or one per hidden layer"
-                )
-        # NumPy and scikit-learn seeds are 32-bit; the fresh 2-D test set uses seed + 1000.
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer) or not 0 <= self.seed < _MAX_SEED:
-            raise ValueError(f"seed must be a whole number from 0 to {_MAX_SEED - 1}, got {self.seed!r}")
-        if self.n_samples is not None:
-            check_positive_int(self.n_samples, "n_samples")
-        if self.noise is not None:
-            check_non_negative_float(self.noise, "noise")
-        check_positive_float(self.epsilon, "epsilon")
-        check_positive_int(self.num_passes, "num_passes")
-        check_non_negative_float(self.reg_lambda, "reg_lambda")
-        self.optimizer = canonical_optimizer(self.optimizer)
-        if self.batch_size is not None:
-            check_positive_int(self.batch_size, "batch_size")
-        self.init = check_init(self.init)
-        check_positive_float(self.lr_decay, "lr_decay")
-        check_positive_float(self.test_size, "test_size")
-        if self.test_size >= 1:
-            raise ValueError(f"test_size is the test fraction, in (0, 1); got {self.test_size}")
-        if self.patience is not None:
-            check_positive_int(self.patience, "patience")
-            if self.validation_split is None:
-                raise ValueError("early stopping (patience) needs a validation split (validation_split / --val-split)")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        """Return self: a config is checked when it is built (kept for callers of the old API)."""
         return self
 
     def label(self) -> str:
@@ -151,7 +230,6 @@ def train_config(
     config: MLPConfig, data: Dataset, *, progress: bool = False, logdir: str | Path | None = None
 ) -> TrainedRun:
     """Build the network of ``config`` for ``data``, train it, and measure it."""
-    config.validate()
     net = DeepNeuralNetwork(
         nn_input_dim=data.n_features,
         nn_hidden_dims=config.hidden_dims(),
@@ -208,7 +286,6 @@ def run_mlp(
     """Train ``config`` and write the figures and ``metrics.json`` into ``out_dir``; returns the metrics."""
     from backproplab import figures  # matplotlib only when writing figures
 
-    config.validate()
     data = load_data(config)
     out = Path(out_dir)
     run = train_config(config, data, progress=progress, logdir=logdir)

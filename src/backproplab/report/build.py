@@ -9,18 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from backproplab import __version__
+from backproplab.errors import UsageError
 from backproplab.io import write_json, write_text
+from backproplab.registry import Registry
 from backproplab.report.context import ReportContext
 from backproplab.report.dcn import dcn_section
 from backproplab.report.deep import deep_section
 from backproplab.report.html import Section, render_page
 from backproplab.report.moons import moons_section
 
-SECTIONS: dict[str, Callable[[ReportContext], Section]] = {
-    "moons": moons_section,
-    "deep": deep_section,
-    "dcn": dcn_section,
-}
+SECTIONS: Registry[Callable[[ReportContext], Section]] = Registry(
+    "report section", {"moons": moons_section, "deep": deep_section, "dcn": dcn_section}
+)
 
 
 def build_report(
@@ -33,10 +33,9 @@ def build_report(
     data_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the chosen sections (all by default) and write ``index.html`` and ``metrics.json`` to ``out_dir``."""
-    names = list(SECTIONS) if sections is None else list(sections)
-    unknown = [n for n in names if n not in SECTIONS]
-    if unknown or not names:
-        raise ValueError(f"unknown report section(s) {unknown}; valid sections are: {', '.join(SECTIONS)}")
+    names = SECTIONS.names() if sections is None else [SECTIONS.canonical(n) for n in sections]
+    if not names:
+        raise UsageError(f"no report section chosen; choose from: {SECTIONS.choices_text()}")
     ctx = ReportContext(
         Path(out_dir), quick=quick, progress=progress, seed=seed, data_dir=Path(data_dir) if data_dir else None
     )

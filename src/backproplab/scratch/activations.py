@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backproplab.registry import Registry
+
 Array = np.ndarray
 
 LEAKY_RELU_SLOPE = 0.01
@@ -67,50 +69,47 @@ class Activation:
         return self.derivative(z, self.forward(z))
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    a.name: a
-    for a in (
-        Activation("identity", lambda z: z, lambda z, a: np.ones_like(z), "f(z) = z"),
-        Activation("tanh", np.tanh, lambda z, a: 1.0 - a * a, "f(z) = tanh(z), f' = 1 - f^2"),
-        Activation("sigmoid", _sigmoid, lambda z, a: a * (1.0 - a), "f(z) = 1/(1+e^-z), f' = f(1-f)"),
-        Activation(
-            "relu",
-            lambda z: np.maximum(z, 0.0),
-            lambda z, a: (z > 0).astype(z.dtype),
-            "f(z) = max(0, z), f' = [z > 0]",
-        ),
-        Activation(
-            "leaky_relu",
-            lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
-            lambda z, a: np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(z.dtype),
-            f"f(z) = z if z > 0 else {LEAKY_RELU_SLOPE} z",
-        ),
-        Activation("elu", _elu, lambda z, a: np.where(z > 0, 1.0, a + 1.0), "f(z) = z if z > 0 else e^z - 1"),
-        Activation("softplus", _softplus, lambda z, a: _sigmoid(z), "f(z) = log(1 + e^z), f' = sigmoid(z)"),
-    )
-}
-
-# Spellings people type: "ReLU", "Leaky-ReLU", "linear", "logistic".
-_ALIASES = {"leakyrelu": "leaky_relu", "linear": "identity", "none": "identity", "logistic": "sigmoid"}
+#: Spellings people type besides the names ("ReLU", "Leaky-ReLU" need none: case, '-', '_' and spaces
+#: do not matter): "linear", "logistic".
+ACTIVATIONS: Registry[Activation] = Registry(
+    "activation",
+    {
+        a.name: a
+        for a in (
+            Activation("identity", lambda z: z, lambda z, a: np.ones_like(z), "f(z) = z"),
+            Activation("tanh", np.tanh, lambda z, a: 1.0 - a * a, "f(z) = tanh(z), f' = 1 - f^2"),
+            Activation("sigmoid", _sigmoid, lambda z, a: a * (1.0 - a), "f(z) = 1/(1+e^-z), f' = f(1-f)"),
+            Activation(
+                "relu",
+                lambda z: np.maximum(z, 0.0),
+                lambda z, a: (z > 0).astype(z.dtype),
+                "f(z) = max(0, z), f' = [z > 0]",
+            ),
+            Activation(
+                "leaky_relu",
+                lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
+                lambda z, a: np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(z.dtype),
+                f"f(z) = z if z > 0 else {LEAKY_RELU_SLOPE} z",
+            ),
+            Activation("elu", _elu, lambda z, a: np.where(z > 0, 1.0, a + 1.0), "f(z) = z if z > 0 else e^z - 1"),
+            Activation("softplus", _softplus, lambda z, a: _sigmoid(z), "f(z) = log(1 + e^z), f' = sigmoid(z)"),
+        )
+    },
+    aliases={"linear": "identity", "none": "identity", "logistic": "sigmoid"},
+)
 
 
 def activation_names() -> list[str]:
     """The registered names, in a stable order."""
-    return list(ACTIVATIONS)
+    return ACTIVATIONS.names()
 
 
 def get_activation(name: str) -> Activation:
     """Look up an activation by name, case-insensitively ("Tanh", "ReLU", "leaky-relu" all work).
 
-    Raises ValueError listing the valid names when ``name`` is unknown.
+    Raises :class:`~backproplab.registry.UnknownName` (a ValueError) listing the valid names when
+    ``name`` is unknown.
     """
     if isinstance(name, Activation):
         return name
-    if not isinstance(name, str):
-        raise ValueError(f"activation must be a name (str), got {type(name).__name__}")
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    key = _ALIASES.get(key.replace("_", ""), key)
-    try:
-        return ACTIVATIONS[key]
-    except KeyError:
-        raise ValueError(f"unknown activation {name!r}; valid activations are: {', '.join(ACTIVATIONS)}") from None
+    return ACTIVATIONS[name]

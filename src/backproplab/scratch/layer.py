@@ -20,8 +20,8 @@ Weight initialisations, by name (fan_in = D_in, fan_out = D_out; biases start at
 name             W drawn as                              use
 ===============  ======================================  ========================================
 scaled_normal    randn / sqrt(fan_in)                    the course handout's (default)
-xavier, glorot   randn * sqrt(2 / (fan_in + fan_out))    Glorot & Bengio 2010 (tanh, sigmoid)
-he, kaiming      randn * sqrt(2 / fan_in)                He et al. 2015 (ReLU family)
+xavier_normal    randn * sqrt(2 / (fan_in + fan_out))    Glorot & Bengio 2010 (tanh, sigmoid)
+he_normal        randn * sqrt(2 / fan_in)                He et al. 2015 (ReLU family)
 ===============  ======================================  ========================================
 
 With ``rng = np.random.RandomState(seed)`` shared by the layers in order, a one-hidden-layer
@@ -34,30 +34,39 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.registry import Registry
 from backproplab.scratch.activations import ACTIVATIONS, Activation, get_activation
 from backproplab.scratch.reductions import column_sum
 from backproplab.scratch.validation import check_positive_int
 
-INITS: dict[str, str] = {
-    "scaled_normal": "randn / sqrt(fan_in)",
-    "xavier": "randn * sqrt(2 / (fan_in + fan_out))",
-    "he": "randn * sqrt(2 / fan_in)",
-}
-_INIT_ALIASES = {"glorot": "xavier", "kaiming": "he", "handout": "scaled_normal", "default": "scaled_normal"}
+#: Initialisation name -> the draw. The names are the DCN's for the same draws; the old
+#: ``xavier``/``glorot`` and ``he``/``kaiming`` stay as aliases.
+INITS: Registry[str] = Registry(
+    "weight initialisation",
+    {
+        "scaled_normal": "randn / sqrt(fan_in)",
+        "xavier_normal": "randn * sqrt(2 / (fan_in + fan_out))",
+        "he_normal": "randn * sqrt(2 / fan_in)",
+    },
+    aliases={
+        "xavier": "xavier_normal",
+        "glorot": "xavier_normal",
+        "he": "he_normal",
+        "kaiming": "he_normal",
+        "handout": "scaled_normal",
+        "default": "scaled_normal",
+    },
+)
 
 
 def init_names() -> list[str]:
-    """The weight initialisations by name (aliases: glorot = xavier, kaiming = he)."""
-    return list(INITS)
+    """The weight initialisations by name (aliases: xavier, glorot = xavier_normal; he, kaiming = he_normal)."""
+    return INITS.names()
 
 
 def check_init(name: str) -> str:
-    """The canonical name of the initialisation ``name``; ValueError listing the valid ones if unknown."""
-    key = str(name).strip().lower().replace("-", "_")
-    key = _INIT_ALIASES.get(key, key)
-    if key not in INITS:
-        raise ValueError(f"unknown weight initialisation {name!r}; valid ones are: {', '.join(INITS)}")
-    return key
+    """The canonical name of the initialisation ``name``; UnknownName (a ValueError) listing the valid ones."""
+    return INITS.canonical(name)
 
 
 def init_weights(fan_in: int, fan_out: int, init: str, rng: np.random.RandomState) -> np.ndarray:
@@ -66,7 +75,7 @@ def init_weights(fan_in: int, fan_out: int, init: str, rng: np.random.RandomStat
     W = rng.randn(fan_in, fan_out)
     if key == "scaled_normal":
         return W / np.sqrt(fan_in)  # divide, as the handout does: bit-for-bit its numbers
-    variance = 2.0 / (fan_in + fan_out) if key == "xavier" else 2.0 / fan_in
+    variance = 2.0 / (fan_in + fan_out) if key == "xavier_normal" else 2.0 / fan_in
     return W * np.sqrt(variance)
 
 
@@ -77,7 +86,7 @@ class Layer:
     ----------
     input_dim, output_dim: D_in and D_out.
     actFun_type: the activation's name (see :mod:`backproplab.scratch.activations`).
-    init: ``"scaled_normal"`` (default), ``"xavier"``/``"glorot"`` or ``"he"``/``"kaiming"``.
+    init: ``"scaled_normal"`` (default), ``"xavier_normal"`` or ``"he_normal"`` (see :data:`INITS`).
     rng: a ``np.random.RandomState`` to draw W from (``RandomState(0)`` if omitted).
     dtype: float64 (default) or float32.
     """

@@ -35,6 +35,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from backproplab.registry import Registry
 from backproplab.scratch.validation import check_non_negative_float, check_positive_float
 
 
@@ -227,31 +228,26 @@ class Adam(Optimizer):
         p -= tmp
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adagrad, RMSProp, Adam)}
+OPTIMIZERS: Registry[type[Optimizer]] = Registry(
+    "optimizer",
+    {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adagrad, RMSProp, Adam)},
+    aliases={"sgd_momentum": "momentum", "nag": "nesterov"},
+)
 
 
 def optimizer_names() -> list[str]:
     """The registered optimizer names, in a stable order."""
-    return list(OPTIMIZERS)
-
-
-_ALIASES = {"sgdmomentum": "momentum", "nag": "nesterov"}
+    return OPTIMIZERS.names()
 
 
 def canonical_optimizer(name: str) -> str:
     """The registered name of optimizer ``name`` ("RMSProp" -> "rmsprop", "nag" -> "nesterov").
 
-    Raises ValueError listing the valid names when ``name`` is unknown.
+    Raises :class:`~backproplab.registry.UnknownName` (a ValueError) listing the valid names.
     """
     if isinstance(name, Optimizer):
         raise ValueError("pass the optimizer's name (e.g. 'adam'), not an Optimizer instance")
-    if not isinstance(name, str):
-        raise ValueError(f"optimizer must be a name (str), got {type(name).__name__}")
-    key = name.strip().lower().replace("-", "").replace("_", "")
-    key = _ALIASES.get(key, key)
-    if key not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; valid optimizers are: {', '.join(OPTIMIZERS)}")
-    return key
+    return OPTIMIZERS.canonical(name)
 
 
 def make_optimizer(name: str, params: Sequence[np.ndarray], lr: float | None = None, **hyper: float) -> Optimizer:

@@ -1,0 +1,241 @@
+"""Each setting declared once, in its config dataclass; flags, help and validation are made from it.
+
+    @dataclass
+    class RunConfig:
+        steps: int = setting(5500, "training steps", check=positive_int, group="training")
+        optimizer: str = setting("adam", "update rule", choices=OPTIMIZERS)
+
+        def __post_init__(self) -> None:
+            validate(self)                    # once, when the config is built
+
+    add_arguments(parser, RunConfig)          # --steps N  training steps (default: 5500) ...
+    RunConfig(**given(args, RunConfig))       # only the flags the user typed; the rest are defaults
+
+A check is a function ``value -> value`` (it may normalise, e.g. a name to its registered spelling)
+that raises :class:`Invalid` with the reason ("must be a positive whole number"); :func:`validate`
+adds the setting's flag (and field name where they differ) and the value. A setting whose default
+is ``None`` accepts ``None``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import numbers
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backproplab.errors import UsageError
+from backproplab.registry import Registry, UnknownName
+
+Check = Callable[[Any], Any]
+
+
+class Invalid(ValueError):
+    """Raised by a check with the reason only; :func:`validate` names the setting."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one config field appears on the command line and how it is checked (see :func:`setting`)."""
+
+    help: str
+    flag: str | None = None
+    aliases: tuple[str, ...] = ()
+    parse: Callable[[str], Any] | None = None
+    check: Check | None = None
+    choices: Registry | None = None
+    metavar: str | None = None
+    group: str = "options"
+    default_text: str | None = None
+    cli: bool = True
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    flag: str | None = None,
+    aliases: tuple[str, ...] = (),
+    parse: Callable[[str], Any] | None = None,
+    check: Check | None = None,
+    choices: Registry | None = None,
+    metavar: str | None = None,
+    group: str = "options",
+    default_text: str | None = None,
+    cli: bool = True,
+) -> Any:
+    """A dataclass field with its one declaration: default, help, flag (default ``--field-name``),
+    extra flag spellings, how to parse the text (default: from the annotation), the check, a registry
+    of valid names, the argument group, the default as --help shows it, and whether it is a flag."""
+    meta = Setting(help, flag, aliases, parse, check, choices, metavar, group, default_text, cli)
+    return dataclasses.field(default=default, metadata={"setting": meta})
+
+
+def settings_of(cls: type) -> list[tuple[dataclasses.Field, Setting]]:
+    """The fields of dataclass ``cls`` declared with :func:`setting`, in order."""
+    return [(f, f.metadata["setting"]) for f in dataclasses.fields(cls) if "setting" in f.metadata]
+
+
+def flag_of(field: dataclasses.Field) -> str:
+    meta: Setting = field.metadata["setting"]
+    return meta.flag or "--" + field.name.replace("_", "-")
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def positive_int(value: Any) -> int:
+    if not _is_int(value) or value <= 0:
+        raise Invalid("must be a positive whole number")
+    return int(value)
+
+
+def non_negative_int(value: Any) -> int:
+    if not _is_int(value) or value < 0:
+        raise Invalid("must be a whole number >= 0")
+    return int(value)
+
+
+def positive_float(value: Any) -> float:
+    if not _is_real(value) or value <= 0:
+        raise Invalid("must be a positive number")
+    return float(value)
+
+
+def non_negative_float(value: Any) -> float:
+    if not _is_real(value) or value < 0:
+        raise Invalid("must be a number >= 0")
+    return float(value)
+
+
+def fraction(*, low_closed: bool = False, why: str = "is a fraction") -> Check:
+    """A check for a number in (0, 1), or [0, 1) with ``low_closed``; ``why`` says what it is."""
+    interval = "[0, 1)" if low_closed else "(0, 1)"
+
+    def check(value: Any) -> float:
+        if not _is_real(value) or not (0 <= value < 1 if low_closed else 0 < value < 1):
+            raise Invalid(f"{why}, in {interval}")
+        return float(value)
+
+    return check
+
+
+def int_range(low: int, high: int) -> Check:
+    """A check for a whole number in [low, high]."""
+
+    def check(value: Any) -> int:
+        if not _is_int(value) or not low <= value <= high:
+            raise Invalid(f"must be a whole number from {low} to {high}")
+        return int(value)
+
+    return check
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _describe(field: dataclasses.Field, meta: Setting) -> str:
+    # The flag is what a command-line user fixes; the field name is what a Python caller typed.
+    if not meta.cli:
+        return field.name
+    flag = flag_of(field)
+    return flag if flag == "--" + field.name.replace("_", "-") else f"{flag} ({field.name})"
+
+
+def validate(config: Any) -> None:
+    """Check (and normalise in place) every :func:`setting` field of ``config``.
+
+    Raises :class:`~backproplab.errors.UsageError` starting with the setting's flag, then the reason
+    and the value (``--steps: must be a positive whole number, got 0``); an unknown name gets its
+    registry's message listing the valid names (``--activation: unknown activation 'swish'; ...``).
+    """
+    for field, meta in settings_of(type(config)):
+        value = getattr(config, field.name)
+        if value is None and field.default is None:
+            continue
+        try:
+            if meta.choices is not None:
+                value = meta.choices.canonical(value)
+            if meta.check is not None:
+                value = meta.check(value)
+        except UnknownName as exc:
+            raise UnknownName(f"{_describe(field, meta)}: {exc}") from None
+        except Invalid as exc:
+            raise UsageError(f"{_describe(field, meta)}: {exc}, got {value!r}") from None
+        setattr(config, field.name, value)
+
+
+# ----------------------------------------------------------------------------- argparse
+
+
+def _parse_type(field: dataclasses.Field, hint: Any, meta: Setting) -> Callable[[str], Any] | None:
+    if meta.parse is not None:
+        return meta.parse
+    options = [a for a in typing.get_args(hint) if a is not type(None)] if _is_union(hint) else [hint]
+    if len(options) == 1 and options[0] in (int, float, str):
+        return options[0]
+    raise TypeError(f"setting {field.name}: give parse= to read a {hint} from the command line")
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)
+
+
+def _help(field: dataclasses.Field, meta: Setting, note: str | None) -> str:
+    text = meta.help
+    if meta.choices is not None:
+        text += f"; one of: {meta.choices.choices_text()}"
+    shown = meta.default_text if meta.default_text is not None else field.default
+    if field.default is not False and shown is not None:
+        text += f" (default: {shown}{'; ' + note if note else ''})"
+    return text.replace("%", "%%")  # argparse formats help with %
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, cls: type, *, notes: Mapping[str, str] | None = None
+) -> dict[str, argparse._ArgumentGroup]:
+    """Add a flag for every command-line setting of ``cls``, in argument groups by ``group``.
+
+    Flags default to ``argparse.SUPPRESS``: only what the user types reaches the namespace (see
+    :func:`given`), the config's own defaults fill the rest. ``notes`` adds a remark to a
+    setting's shown default (e.g. ``{"optimizer": "--grid: adam"}``). Returns the groups by name.
+    """
+    hints = typing.get_type_hints(cls)
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for field, meta in settings_of(cls):
+        if not meta.cli:
+            continue
+        group = groups.get(meta.group) or groups.setdefault(meta.group, parser.add_argument_group(meta.group))
+        flags = (flag_of(field), *meta.aliases)
+        help_text = _help(field, meta, (notes or {}).get(field.name))
+        if hints[field.name] is bool:
+            group.add_argument(*flags, dest=field.name, action="store_true", default=argparse.SUPPRESS, help=help_text)
+            continue
+        group.add_argument(
+            *flags,
+            dest=field.name,
+            type=_parse_type(field, hints[field.name], meta),
+            default=argparse.SUPPRESS,
+            metavar=meta.metavar or ("NAME" if meta.choices is not None else None),
+            help=help_text,
+        )
+    return groups
+
+
+def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The settings of ``cls`` the user typed (flags made by :func:`add_arguments`)."""
+    names = {field.name for field, _ in settings_of(cls)}
+    return {name: value for name, value in vars(args).items() if name in names}
