@@ -104,9 +104,11 @@ class MLPConfig:
         None, "points to generate (2-D sets)", check=positive_int, metavar="N", group=_DATA, default_text="200"
     )
     noise: float | None = setting(
-        None, "noise of a 2-D set", check=non_negative_float, group=_DATA, default_text="the generator's"
+        None, "noise of a 2-D set", check=non_negative_float, metavar="SD", group=_DATA, default_text="the generator's"
     )
-    test_size: float = setting(0.25, "test fraction", check=fraction(why="is the test fraction"), group=_DATA)
+    test_size: float = setting(
+        0.25, "test fraction", check=fraction(why="is the test fraction"), metavar="F", group=_DATA
+    )
     hidden: int | list[int] = setting(
         3,
         "hidden widths: one number for the three-layer network, or a comma list (10,10,10) for a deeper one",
