@@ -6,8 +6,9 @@ For each case it times full-batch training and prints seconds per 1,000 passes a
     torch    the same network and updates with PyTorch autograd (eager, 1 thread, float64)
 Goals: ours/obvious <= 1.0 (the engine does not pay for its structure) and torch/ours >= 3.
 Then the lesson's speed machinery, each piece switched off in turn at the report's sizes (does it
-still pay more than 10%? see :func:`ablation`). Then the deep case (benchmarks/bench_deep.py): seconds per epoch of a [64, 64, 64] ReLU network on
-10,000 points with mini-batches of 64, against PyTorch eager (1 thread); goal numpy/torch <= 1.
+still pay more than 10%? see :func:`ablation`). Then the deep case (benchmarks/bench_deep.py):
+seconds per epoch of a [64, 64, 64] ReLU network on 10,000 points with mini-batches of 64,
+against PyTorch eager (1 thread); goal numpy/torch <= 1.
 
     python benchmarks/bench_scratch.py [--passes 20000] [--repeats 3] [--skip-ablation] [--skip-deep]
 """
@@ -174,12 +175,20 @@ def ablation(repeats: int, passes: int) -> None:
 
         cases.append(("reductions.py", label, run, plain))
         cases.append(
-            ("Layer fast paths", label, run, lambda X=X, y=y, h=hidden, a=act, e=epochs, b=batch: _deep_seconds(
-                X, y, h, a, e, b, no_fast_paths))
+            (
+                "Layer fast paths",
+                label,
+                run,
+                lambda X=X, y=y, h=hidden, a=act, e=epochs, b=batch: _deep_seconds(X, y, h, a, e, b, no_fast_paths),
+            )
         )
         cases.append(
-            ("flat parameter buffer", label, run, lambda X=X, y=y, h=hidden, a=act, e=epochs, b=batch: _deep_seconds(
-                X, y, h, a, e, b, per_layer_steps))
+            (
+                "flat parameter buffer",
+                label,
+                run,
+                lambda X=X, y=y, h=hidden, a=act, e=epochs, b=batch: _deep_seconds(X, y, h, a, e, b, per_layer_steps),
+            )
         )
     print(f"\n{'trick':<23}{'case':<38}{'with':>9}{'without':>9}{'gain':>8}")
     for trick, label, with_it, without in cases:

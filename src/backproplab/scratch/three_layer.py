@@ -191,7 +191,12 @@ class NeuralNetwork:
 
     def monitored_tensors(self) -> dict[str, np.ndarray]:
         """``<layer>/<quantity>`` tensors for TensorBoard (the net inputs and activations of the last forward)."""
-        tensors = {"layer1/weights": self.W1, "layer1/biases": self.b1, "layer2/weights": self.W2, "layer2/biases": self.b2}
+        tensors = {
+            "layer1/weights": self.W1,
+            "layer1/biases": self.b1,
+            "layer2/weights": self.W2,
+            "layer2/biases": self.b2,
+        }
         if getattr(self, "z1", None) is not None:
             tensors.update({"layer1/net_input": self.z1, "layer1/activation": self.a1, "layer2/net_input": self.z2})
         return tensors
