@@ -118,12 +118,6 @@ def plain_reductions() -> Iterator[None]:
         losses.row_max, losses.row_sum, layer.column_sum, three_layer.column_sum = saved
 
 
-def no_fast_paths(net: DeepNeuralNetwork) -> None:
-    """Every layer goes through its activation's functions, the output layer's identity included."""
-    for layer in net.layers:
-        layer._identity = layer._relu = False
-
-
 def per_layer_steps(net: DeepNeuralNetwork) -> None:
     """The optimizer steps over 2L arrays (W1, b1, ...) instead of the one flat buffer."""
     net.step_arrays = net.parameters
@@ -174,14 +168,6 @@ def ablation(repeats: int, passes: int) -> None:
                 return _deep_seconds(X, y, h, a, e, b)
 
         cases.append(("reductions.py", label, run, plain))
-        cases.append(
-            (
-                "Layer fast paths",
-                label,
-                run,
-                lambda X=X, y=y, h=hidden, a=act, e=epochs, b=batch: _deep_seconds(X, y, h, a, e, b, no_fast_paths),
-            )
-        )
         cases.append(
             (
                 "flat parameter buffer",
