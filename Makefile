@@ -22,7 +22,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch only as torch==2.13.0: the local CPU wheel (see DEVELOPERS.md)
+	# torch only as torch==2.13.0: the local CPU wheel (see CONTRIBUTING.md)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@

@@ -5,24 +5,28 @@ For each case it times full-batch training and prints seconds per 1,000 passes a
     obvious  the handout's loop written the obvious way in NumPy, right here
     torch    the same network and updates with PyTorch autograd (eager, 1 thread, float64)
 Goals: ours/obvious <= 1.0 (the engine does not pay for its structure) and torch/ours >= 3.
-Then the deep case (benchmarks/bench_deep.py): seconds per epoch of a [64, 64, 64] ReLU network on
-10,000 points with mini-batches of 64, against PyTorch eager (1 thread); goal numpy/torch <= 1.
+Then the lesson's speed machinery, each piece switched off in turn at the report's sizes (does it
+still pay more than 10%? see :func:`ablation`). Then the deep case (benchmarks/bench_deep.py):
+seconds per epoch of a [64, 64, 64] ReLU network on 10,000 points with mini-batches of 64,
+against PyTorch eager (1 thread); goal numpy/torch <= 1.
 
-    python benchmarks/bench_scratch.py [--passes 20000] [--repeats 3]
+    python benchmarks/bench_scratch.py [--passes 20000] [--repeats 3] [--skip-ablation] [--skip-deep]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
+from collections.abc import Callable, Iterator
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread for every engine: the networks are tiny
 
 import numpy as np
 
 from backproplab.datasets import make_moons
-from backproplab.scratch import NeuralNetwork
+from backproplab.scratch import DeepNeuralNetwork, NeuralNetwork
 
 REG = 0.01
 
@@ -99,13 +103,101 @@ def best_time(fn, repeats, *args) -> float:
     return min(times)
 
 
+@contextlib.contextmanager
+def plain_reductions() -> Iterator[None]:
+    """scratch/reductions.py replaced by the NumPy reductions it stands for."""
+    from backproplab.scratch import layer, losses, three_layer
+
+    saved = (losses.row_max, losses.row_sum, layer.column_sum, three_layer.column_sum)
+    losses.row_max = lambda a: a.max(axis=1, keepdims=True)
+    losses.row_sum = lambda a: a.sum(axis=1, keepdims=True)
+    layer.column_sum = three_layer.column_sum = lambda a, out=None: np.sum(a, axis=0, out=out)
+    try:
+        yield
+    finally:
+        losses.row_max, losses.row_sum, layer.column_sum, three_layer.column_sum = saved
+
+
+def per_layer_steps(net: DeepNeuralNetwork) -> None:
+    """The optimizer steps over 2L arrays (W1, b1, ...) instead of the one flat buffer."""
+    net.step_arrays = net.parameters
+
+    def step_gradients(X: np.ndarray, y: np.ndarray, reg_scale: float) -> list[np.ndarray]:
+        net._fill_gradients(X, y, reg_scale)
+        return net._grad_views()
+
+    net.step_gradients = step_gradients
+
+
+def _deep_seconds(
+    X: np.ndarray, y: np.ndarray, hidden: list[int], act: str, epochs: int, batch: int | None, tweak=None
+) -> float:
+    net = DeepNeuralNetwork(2, hidden, 2, act, REG, seed=0, init="he")
+    if tweak is not None:
+        tweak(net)
+    start = time.perf_counter()
+    net.fit_model(X, y, 1e-3, epochs, False, batch_size=batch, optimizer="adam", record_every=epochs)
+    return time.perf_counter() - start
+
+
+def ablation(repeats: int, passes: int) -> None:
+    """Time each speed trick on and off (fastest of ``repeats``, interleaved) at the report's sizes:
+    moons 200 points with 3..50 hidden units (three-layer, full batch), deep [10,10,10] and [64,64,64]
+    ReLU/tanh nets (mini-batches of 32 on 200 points; full batch on 2,000)."""
+    X200, y200 = make_moons(n_samples=200)
+    X2k, y2k = make_moons(n_samples=2000)
+    cases: list[tuple[str, str, Callable[[], float], Callable[[], float]]] = []
+    for hidden in (3, 10, 50):
+        run = lambda h=hidden: best_time(ours, 1, X200, y200, h, passes, 0.01)  # noqa: E731
+
+        def plain(h=hidden) -> float:
+            with plain_reductions():
+                return best_time(ours, 1, X200, y200, h, passes, 0.01)
+
+        cases.append(("reductions.py", f"three-layer tanh, 200 pts, H={hidden}", run, plain))
+    deep_cases = [
+        ("[10,10,10] relu, 200 pts, batch 32", X200, y200, [10, 10, 10], "relu", passes // 40, 32),
+        ("[64,64,64] relu, 200 pts, batch 32", X200, y200, [64, 64, 64], "relu", passes // 40, 32),
+        ("[64,64,64] tanh, 2,000 pts, full", X2k, y2k, [64, 64, 64], "tanh", passes // 20, None),
+    ]
+    for label, X, y, hidden, act, epochs, batch in deep_cases:
+        run = lambda X=X, y=y, h=hidden, a=act, e=epochs, b=batch: _deep_seconds(X, y, h, a, e, b)  # noqa: E731
+
+        def plain(X=X, y=y, h=hidden, a=act, e=epochs, b=batch) -> float:
+            with plain_reductions():
+                return _deep_seconds(X, y, h, a, e, b)
+
+        cases.append(("reductions.py", label, run, plain))
+        cases.append(
+            (
+                "flat parameter buffer",
+                label,
+                run,
+                lambda X=X, y=y, h=hidden, a=act, e=epochs, b=batch: _deep_seconds(X, y, h, a, e, b, per_layer_steps),
+            )
+        )
+    print(f"\n{'trick':<23}{'case':<38}{'with':>9}{'without':>9}{'gain':>8}")
+    for trick, label, with_it, without in cases:
+        t_with, t_without = np.inf, np.inf
+        for _ in range(repeats):  # interleaved: a load spike hits both sides alike
+            t_with = min(t_with, with_it())
+            t_without = min(t_without, without())
+        print(f"{trick:<23}{label:<38}{t_with:>9.3f}{t_without:>9.3f}{t_without / t_with - 1:>8.0%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passes", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
     parser.add_argument("--deep-epochs", type=int, default=5, help="timed epochs of the deep benchmark")
-    parser.add_argument("--skip-deep", action="store_true", help="only the three-layer cases")
+    parser.add_argument("--skip-deep", action="store_true", help="no deep-network comparison with torch")
+    parser.add_argument("--skip-ablation", action="store_true", help="do not time the speed tricks on and off")
+    parser.add_argument("--only-ablation", action="store_true", help="only time the speed tricks on and off")
     args = parser.parse_args()
+    if not args.skip_ablation:
+        ablation(args.repeats, min(args.passes, 4000))
+    if args.only_ablation:
+        return
 
     # The step is on the summed loss, so 10x the points takes a 10x smaller epsilon for the same training;
     # at epsilon 0.01 the 2,000-point run is chaotic, rounding differences send the engines down different

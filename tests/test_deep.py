@@ -228,7 +228,7 @@ def test_history_with_validation_and_early_stopping() -> None:
 
 
 def _split(y):
-    from backproplab.scratch.deep import stratified_split
+    from backproplab.scratch.trainer import stratified_split
 
     return stratified_split(y, 0.25, np.random.RandomState(0))
 
@@ -270,7 +270,7 @@ def test_logdir_writes_per_layer_summaries(tmp_path) -> None:
     # the logged weight statistics are those of the trained network
     assert scalars["layer1/weights/max"][-1][1] == pytest.approx(net.W1.max(), rel=1e-6)
     # and the logged loss and accuracy are those of the final network on the training and validation rows
-    from backproplab.scratch.deep import stratified_split
+    from backproplab.scratch.trainer import stratified_split
 
     keep, held = stratified_split(y, 0.2, np.random.RandomState(0))
     assert scalars["train/accuracy"][-1][1] == pytest.approx(np.mean(net.predict(X[keep]) == y[keep]), rel=1e-6)

@@ -11,6 +11,10 @@ Conventions, shared by every engine in the project:
   diverging run keeps logging instead of crashing (the classic "The histogram is empty" error).
   ``std`` is the population standard deviation, ``sqrt(mean((x - mean)**2))``, as in TensorFlow's
   ``variable_summaries``.
+- Tags name a layer, then a quantity: ``<layer>/<quantity>`` (``layer1/weights``, ``conv1/pooled``),
+  the quantity one of :data:`QUANTITIES`; scalars of the whole run are ``train/...`` and
+  ``validation/...``. :func:`layer_tag` builds and checks them; :meth:`SummaryWriter.add_layer_summaries`
+  writes a ``{tag: tensor}`` mapping in one go.
 - Histograms have a fixed number of equal-width bins over ``[min, max]`` (default 30), so their
   cost stays linear in the tensor size whatever the values do.
 
@@ -34,6 +38,17 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 DEFAULT_BINS = 30
 STAT_NAMES = ("min", "max", "mean", "std", "nonfinite")
+#: What a layer tag may summarise: parameters, the net input z, the activation f(z), the pooled output.
+QUANTITIES = ("weights", "biases", "net_input", "activation", "pooled")
+
+
+def layer_tag(layer: str, quantity: str) -> str:
+    """The tag ``<layer>/<quantity>`` (``layer_tag("layer1", "weights") == "layer1/weights"``)."""
+    if quantity not in QUANTITIES:
+        raise ValueError(f"unknown monitored quantity {quantity!r}; valid ones are: {', '.join(QUANTITIES)}")
+    if not layer or "/" in layer:
+        raise ValueError(f"a layer name is one non-empty tag component, got {layer!r}")
+    return f"{layer}/{quantity}"
 
 
 @dataclass(frozen=True)
@@ -231,6 +246,12 @@ class SummaryWriter:
         tensor writes just its ``nonfinite`` count.
         """
         self.add_stats(name, tensor_stats(values, bins), step)
+
+    def add_layer_summaries(self, tensors: dict[str, np.ndarray], step: int, bins: int = DEFAULT_BINS) -> None:
+        """:meth:`add_tensor_summary` of every ``<layer>/<quantity>`` tag -> tensor in ``tensors``."""
+        for tag, values in tensors.items():
+            layer, _, quantity = tag.partition("/")
+            self.add_tensor_summary(layer_tag(layer, quantity), values, step, bins)
 
     def flush(self) -> None:
         """Block until everything written so far is on disk."""

@@ -38,7 +38,7 @@ from backproplab.dcn.checkpoint import (
 from backproplab.dcn.config import TRAJECTORY_FIELDS, TrainConfig
 from backproplab.dcn.model import DCN, LAYERS, count_parameters, flops_per_step
 from backproplab.dcn.optim import make_optimizer
-from backproplab.errors import UsageError
+from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.io import write_json
 from backproplab.monitoring import SummaryWriter, tensor_stats
 from backproplab.progress import progress_bar
@@ -67,15 +67,6 @@ MONITORED = (
 EVAL_TAGS = ("eval/validation_error", "eval/test_error", "eval/validation_accuracy", "eval/test_accuracy")
 EVAL_BATCH = 1000
 _RUN_FILES = ("config.json", "metrics.json", CHECKPOINT_NAME)
-
-
-class TrainingDiverged(UsageError):
-    """The loss became NaN or infinite. Raised after the logs and ``metrics.json`` are safely written;
-    ``metrics`` holds what was written (``status == "diverged"``, ``diverged_at_step``)."""
-
-    def __init__(self, message: str, metrics: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.metrics = metrics
 
 
 def load_data(config: TrainConfig, progress: bool = True):  # -> mnist.Datasets

@@ -27,7 +27,9 @@ batch of all N rows) this is L itself and SGD is the three-layer network's updat
 
 **Speed.** All parameters live in one flat array (weights first, then biases) and every layer's
 ``W`` and ``b`` are views into it; the gradients likewise. An optimizer therefore updates the whole
-network with a handful of NumPy calls per step, whatever the depth. Keep the arrays live: update
+network with a handful of NumPy calls per step, whatever the depth: an Adam step on a batch of 32
+takes 32-56% longer with one array per W and b ([64,64,64] and [10,10,10] nets, 200 moons points;
+benchmarks/bench_scratch.py), though nothing measurable in full-batch steps. Keep the arrays live: update
 them in place (``W -= ...``, ``W[...] = ...``) rather than assigning new arrays to ``layer.W``
 (``net.W1 = ...`` is fine: the handout's names copy what they are given into the live array).
 ``copy.deepcopy`` and pickle give networks with storage of their own, bound the same way.
@@ -42,19 +44,12 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.progress import progress_bar
 from backproplab.scratch.activations import Activation, get_activation
 from backproplab.scratch.layer import Layer, check_init
 from backproplab.scratch.losses import cross_entropy_sum, softmax
-from backproplab.scratch.optimizers import make_optimizer
-from backproplab.scratch.three_layer import NeuralNetwork, TrainingDiverged
-from backproplab.scratch.validation import (
-    check_features,
-    check_labels,
-    check_non_negative_float,
-    check_positive_float,
-    check_positive_int,
-)
+from backproplab.scratch.three_layer import NeuralNetwork
+from backproplab.scratch.trainer import Trainer
+from backproplab.scratch.validation import check_features, check_labels, check_non_negative_float, check_positive_int
 
 
 def resolve_hidden_dims(
@@ -76,20 +71,6 @@ def resolve_hidden_dims(
             f"n_layers counts input + hidden + output layers, so it must be >= 3 (one hidden layer), got {n_layers}"
         )
     return [check_positive_int(layer_size, "layer_size")] * (n_layers - 2)
-
-
-def stratified_split(y: np.ndarray, fraction: float, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices ``(keep, held_out)``: about ``fraction`` of each class held out (at least one row
-    of every class with two or more rows). Both index arrays are sorted."""
-    held: list[np.ndarray] = []
-    for c in np.unique(y):
-        rows = np.flatnonzero(y == c)
-        k = round(fraction * rows.size)
-        k = min(max(k, 1 if rows.size > 1 else 0), rows.size - 1)
-        held.append(rng.permutation(rows)[:k])
-    held_out = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
-    keep = np.setdiff1d(np.arange(y.shape[0]), held_out)
-    return keep, held_out
 
 
 _HANDOUT_NAME = re.compile(r"([Wb])([1-9][0-9]*)")
@@ -193,6 +174,9 @@ class DeepNeuralNetwork(NeuralNetwork):
         self.__dict__.update(state)
         self._bind_flat_storage()
 
+    # The handout's names W1..WL, b1..bL cannot be plain attributes: the arrays are views of the flat
+    # storage (kept for its 32-56% on mini-batch steps, see the module docstring), so ``net.W1 = ...``
+    # must copy into the view, and the number of names depends on the depth.
     def _handout_array(self, name: str) -> np.ndarray | None:
         """The live array that the handout's name W<l> or b<l> stands for (layer l = 1..L), else None."""
         match = _HANDOUT_NAME.fullmatch(name)
@@ -280,7 +264,8 @@ class DeepNeuralNetwork(NeuralNetwork):
         progress: bool = False,
         logdir: str | os.PathLike[str] | None = None,
     ) -> dict[str, Any]:
-        """Train for ``num_passes`` passes (epochs) over X; returns the history.
+        """Train for ``num_passes`` passes (epochs) over X; returns the history. A thin wrapper over
+        :class:`~backproplab.scratch.trainer.Trainer`, which documents the loop.
 
         - ``epsilon``: the learning rate, for every optimizer (steps are on the *summed* batch loss,
           see the module docstring). ``optimizer``: sgd, momentum, nesterov, adagrad, rmsprop or
@@ -303,130 +288,31 @@ class DeepNeuralNetwork(NeuralNetwork):
         ``accuracy``, and with validation ``val_loss``, ``val_loss_per_example``, ``val_accuracy``
         (the same quantities on the validation rows); scalars ``best_pass`` (None without
         validation), ``stopped_early`` and ``passes_run``.
-        Raises :class:`TrainingDiverged` (an ``ArithmeticError``) if the loss becomes NaN or infinite.
+        Raises :class:`~backproplab.errors.TrainingDiverged` (``exc.history``: the records up to the
+        blow-up) if the loss becomes NaN or infinite or stays far above its starting value.
         """
-        X = self._check_X(X)
-        y = check_labels(y, X.shape[0], self.nn_output_dim)
-        epsilon = check_positive_float(epsilon, "epsilon")
-        num_passes = check_positive_int(num_passes, "num_passes")
-        seed = self.seed if seed is None else seed
-        rng = np.random.RandomState(seed)
-
-        X, y, X_val, y_val = self._validation_rows(X, y, validation_data, validation_split, rng)
-        if patience is not None:
-            patience = check_positive_int(patience, "patience")
-            if X_val is None:
-                raise ValueError("early stopping (patience) needs validation_data or validation_split")
-
-        N = X.shape[0]
-        if batch_size is not None:
-            batch_size = check_positive_int(batch_size, "batch_size")
-            if batch_size > N:
-                raise ValueError(
-                    f"batch_size={batch_size} is larger than the {N} training rows; use batch_size <= {N} "
-                    "or batch_size=None for full-batch training"
-                )
-        lr_decay = check_positive_float(lr_decay, "lr_decay")
-        if lr_decay > 1:
-            raise ValueError(f"lr_decay multiplies the learning rate every pass and must be in (0, 1], got {lr_decay}")
-        if record_every is None:
-            record_every = max(1, num_passes // 200)
-            if patience is not None:  # validation is checked at records: often enough to honour patience
-                record_every = min(record_every, patience)
-        record_every = check_positive_int(record_every, "record_every")
-        opt = make_optimizer(optimizer, [self._flat_params], epsilon, **(optimizer_options or {}))
-
-        history: dict[str, Any] = {"pass": [], "loss": [], "loss_per_example": [], "accuracy": []}
-        if X_val is not None:
-            history.update(val_loss=[], val_loss_per_example=[], val_accuracy=[])
-        best = {"loss": np.inf, "pass": None, "params": None}
-        next_print = [0]
-
-        monitor = None
-        if logdir is not None:
-            from backproplab.scratch.monitor import TrainingMonitor  # tensorboard only when asked for
-
-            monitor = TrainingMonitor(logdir)
-
-        def record(done: int) -> bool:
-            """Append to the history; True when early stopping says stop."""
-            loss = self._loss(X, y)  # also leaves the full-data z and a in the layer caches
-            if not np.isfinite(loss):
-                raise TrainingDiverged(
-                    f"the loss became {loss} after {done} passes (epsilon={epsilon}, optimizer={opt.name}); "
-                    "try a smaller learning rate (epsilon)"
-                )
-            acc = float(np.mean(np.argmax(self.layers[-1].a, axis=1) == y))
-            history["pass"].append(done)
-            history["loss"].append(loss)
-            history["loss_per_example"].append(loss / N)
-            history["accuracy"].append(acc)
-            scalars = {"train/loss": loss / N, "train/accuracy": acc}
-            if monitor is not None:
-                monitor.log_layers(self, done)
-            if print_loss and (done >= next_print[0] or done == num_passes):
-                # the first record at or after each multiple of 1,000 passes (records need not land on them)
-                print(f"Loss after iteration {done}: {loss / N:f} (sum {loss:f})")
-                next_print[0] = (done // 1000 + 1) * 1000
-            stop = False
-            if X_val is not None:
-                val_loss = self._loss(X_val, y_val)
-                val_acc = float(np.mean(np.argmax(self.layers[-1].a, axis=1) == y_val))
-                history["val_loss"].append(val_loss)
-                history["val_loss_per_example"].append(val_loss / X_val.shape[0])
-                history["val_accuracy"].append(val_acc)
-                scalars.update({"validation/loss": val_loss / X_val.shape[0], "validation/accuracy": val_acc})
-                if val_loss < best["loss"]:
-                    best["loss"], best["pass"] = val_loss, done
-                    if patience is not None and restore_best:
-                        best["params"] = self._flat_params.copy()
-                elif patience is not None and best["pass"] is not None and done - best["pass"] >= patience:
-                    stop = True
-            if monitor is not None:
-                monitor.log_scalars(scalars, done)
-            return stop
-
-        Xd = X.astype(self.dtype, copy=False)
-        bar = progress_bar(num_passes, progress, desc="training", unit="pass")
-        stopped_early = False
-        done = 0
-        grads = [self._flat_grads]
-        try:
-            record(0)
-            with np.errstate(over="ignore", invalid="ignore"):
-                for done in range(1, num_passes + 1):
-                    if batch_size is None:
-                        self._fill_gradients(Xd, y, 1.0)
-                        opt.step(grads)
-                    else:
-                        if shuffle:
-                            order = rng.permutation(N)
-                            Xs, ys = Xd[order], y[order]
-                        else:
-                            Xs, ys = Xd, y
-                        for start in range(0, N, batch_size):
-                            yb = ys[start : start + batch_size]
-                            self._fill_gradients(Xs[start : start + batch_size], yb, yb.shape[0] / N)
-                            opt.step(grads)
-                    opt.lr *= lr_decay
-                    if done % record_every == 0 or done == num_passes:
-                        stopped_early = record(done)
-                        if bar is not None:
-                            bar.update(done - bar.n)
-                            bar.set_postfix(loss=f"{history['loss_per_example'][-1]:.4f}", refresh=False)
-                        if stopped_early:
-                            break
-        finally:
-            if bar is not None:
-                bar.close()
-            if monitor is not None:
-                monitor.close()
-        if best["params"] is not None:
-            self._flat_params[...] = best["params"]
-        history["best_pass"] = best["pass"]
-        history["stopped_early"] = stopped_early
-        history["passes_run"] = done
-        return history
+        trainer = Trainer(
+            self,
+            X,
+            y,
+            epsilon=epsilon,
+            num_passes=num_passes,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            optimizer_options=optimizer_options,
+            lr_decay=lr_decay,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            patience=patience,
+            restore_best=restore_best,
+            record_every=record_every,
+            shuffle=shuffle,
+            seed=seed,
+            print_every=1000 if print_loss else None,
+            progress=progress,
+            logdir=logdir,
+        )
+        return trainer.train()
 
     def visualize_decision_boundary(
         self, X: np.ndarray, y: np.ndarray, path: str | os.PathLike[str] | None = None
@@ -438,31 +324,42 @@ class DeepNeuralNetwork(NeuralNetwork):
         title = f"hidden [{widths}], {'/'.join(dict.fromkeys(self.activations))}"
         return plot_decision_boundary(self.predict, X, y, title=title, path=path)
 
-    # -- the arithmetic (arguments already checked) ------------------------------------------------
+    # -- what the trainer uses (see backproplab.scratch.trainer) ----------------------------------
 
-    def _validation_rows(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        validation_data: tuple[np.ndarray, np.ndarray] | None,
-        validation_split: float | None,
-        rng: np.random.RandomState,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """(X_train, y_train, X_val, y_val) from fit_model's validation arguments (None, None: no validation)."""
-        if validation_data is not None and validation_split is not None:
-            raise ValueError("give validation_data or validation_split, not both")
-        if validation_data is not None:
-            X_val = self._check_X(validation_data[0], "X_val")
-            return X, y, X_val, check_labels(validation_data[1], X_val.shape[0], self.nn_output_dim, "y_val")
-        if validation_split is None:
-            return X, y, None, None
-        validation_split = check_positive_float(validation_split, "validation_split")
-        if validation_split >= 1:
-            raise ValueError(f"validation_split is a fraction in (0, 1), got {validation_split}")
-        keep, held = stratified_split(y, validation_split, rng)
-        if held.size == 0:
-            raise ValueError("validation_split left no validation rows; use more data or a larger fraction")
-        return X[keep], y[keep], X[held], y[held]
+    def check_training_data(
+        self, X: object, y: object | None = None, name: str = "X"
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(X, y)`` checked against this network's shape, X in the network's dtype (``y=None`` passes through)."""
+        X = self._check_X(X, name)
+        return X, None if y is None else check_labels(y, X.shape[0], self.nn_output_dim)
+
+    def step_arrays(self) -> list[np.ndarray]:
+        """The arrays an optimizer updates in place: the one flat parameter buffer."""
+        return [self._flat_params]
+
+    def step_gradients(self, X: np.ndarray, y: np.ndarray, reg_scale: float) -> list[np.ndarray]:
+        """The flat gradient of sum_n NLL + (reg_lambda / 2) reg_scale sum_l ||W_l||^2 on checked rows."""
+        self._fill_gradients(X, y, reg_scale)
+        return [self._flat_grads]
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """``(L, accuracy)`` on checked rows; the layers keep this forward pass in their caches."""
+        loss = self._loss(X, y)
+        return loss, float(np.mean(np.argmax(self.layers[-1].a, axis=1) == y))
+
+    def monitored_tensors(self) -> dict[str, np.ndarray]:
+        """``layer<i>/weights``, ``/biases``, and from the last forward pass ``/net_input`` and
+        ``/activation`` (not for the output layer, whose activation is the identity)."""
+        tensors: dict[str, np.ndarray] = {}
+        for i, layer in enumerate(self.layers, start=1):
+            tensors[f"layer{i}/weights"], tensors[f"layer{i}/biases"] = layer.W, layer.b
+            if layer.z is not None:
+                tensors[f"layer{i}/net_input"] = layer.z
+                if layer.activation.name != "identity":
+                    tensors[f"layer{i}/activation"] = layer.a
+        return tensors
+
+    # -- the arithmetic (arguments already checked) ------------------------------------------------
 
     def _check_X(self, X: object, name: str = "X") -> np.ndarray:
         return check_features(X, self.nn_input_dim, name).astype(self.dtype, copy=False)

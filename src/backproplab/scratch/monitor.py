@@ -8,8 +8,10 @@ net input is the softmax's scores and whose activation is the identity, so it is
     train/loss, validation/loss            the loss per example (L / N, see DeepNeuralNetwork)
     train/accuracy, validation/accuracy
 
-``net_input`` and ``activation`` are those of the last forward pass (``fit_model`` logs right after
-its forward pass over all training rows, so they cover the whole training set).
+The network names its tensors (``net.monitored_tensors()``); the tag scheme and the writing are
+:mod:`backproplab.monitoring`'s, shared with the DCN. ``net_input`` and ``activation`` are those of
+the last forward pass (the trainer logs right after its forward pass over all training rows, so
+they cover the whole training set).
 Importing this module imports tensorboard, never torch.
 """
 
@@ -25,7 +27,7 @@ from backproplab.monitoring import SummaryWriter
 
 
 class TrainingMonitor:
-    """Writes per-layer summaries and scalars of a :class:`DeepNeuralNetwork` to ``logdir``."""
+    """Writes per-layer summaries and scalars of a NumPy network to ``logdir``."""
 
     def __init__(self, logdir: str | os.PathLike[str], *, flush_secs: float = 10.0) -> None:
         try:
@@ -36,15 +38,9 @@ class TrainingMonitor:
                 "to as the logdir (--logdir)"
             ) from exc
 
-    def log_layers(self, net: Any, step: int) -> None:
-        """Summaries of every layer's weights, biases, and cached net input and activation."""
-        for i, layer in enumerate(net.layers, start=1):
-            self.writer.add_tensor_summary(f"layer{i}/weights", layer.W, step)
-            self.writer.add_tensor_summary(f"layer{i}/biases", layer.b, step)
-            if layer.z is not None:
-                self.writer.add_tensor_summary(f"layer{i}/net_input", layer.z, step)
-                if layer.activation.name != "identity":
-                    self.writer.add_tensor_summary(f"layer{i}/activation", layer.a, step)
+    def log_tensors(self, net: Any, step: int) -> None:
+        """Summaries of the network's ``<layer>/<quantity>`` tensors (weights, biases, cached z and a)."""
+        self.writer.add_layer_summaries(net.monitored_tensors(), step)
 
     def log_scalars(self, values: Mapping[str, float], step: int) -> None:
         self.writer.add_scalars(dict(values), step)

@@ -19,7 +19,8 @@ Conventions (rows are examples):
     delta1 = (delta2 @ W2.T) * f'(z1)           (N, H)
     dW1 = X.T @ delta1 + reg_lambda * W1        db1 = sum_n delta1
 
-and ``fit_model`` takes plain gradient steps ``W -= epsilon * dW`` on it. This is exactly the
+and ``fit_model`` (a thin wrapper over :class:`~backproplab.scratch.trainer.Trainer`) takes plain
+gradient steps ``W -= epsilon * dW`` on it. This is exactly the
 update of the classic handout code, so its defaults (epsilon=0.01, reg_lambda=0.01, 20,000
 passes) train the same way. (The handout's ``calculate_loss`` printed the *mean*, L / N, while its
 gradient was that of the sum; here the loss and its gradient agree, and the training history
@@ -35,25 +36,18 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.progress import progress_bar
+from backproplab.errors import TrainingDiverged
 from backproplab.scratch.activations import Activation, get_activation
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 from backproplab.scratch.reductions import column_sum
-from backproplab.scratch.validation import (
-    check_features,
-    check_labels,
-    check_non_negative_float,
-    check_positive_float,
-    check_positive_int,
-)
+from backproplab.scratch.trainer import Trainer
+from backproplab.scratch.validation import check_features, check_labels, check_non_negative_float, check_positive_int
 
-
-class TrainingDiverged(ArithmeticError):
-    """The loss stopped being a finite number during training."""
+__all__ = ["NeuralNetwork", "TrainingDiverged"]  # TrainingDiverged lives in backproplab.errors
 
 
 class NeuralNetwork:
-    """A network with one hidden layer, trained by full-batch gradient descent (the course's API).
+    """A network with one hidden layer (the course's API); ``fit_model`` trains it by full-batch gradient descent.
 
     >>> net = NeuralNetwork(nn_input_dim=2, nn_hidden_dim=3, nn_output_dim=2, actFun_type="tanh")
     >>> probs = net.feedforward(X, lambda z: net.actFun(z, type=net.actFun_type))   # doctest: +SKIP
@@ -121,7 +115,7 @@ class NeuralNetwork:
         """Gradients of :meth:`calculate_loss` at (X, y): ``(dW1, db1, dW2, db2)``, shaped like the parameters."""
         X = check_features(X, self.nn_input_dim)
         y = check_labels(y, X.shape[0], self.nn_output_dim)
-        return self._gradients(X, y, np.arange(X.shape[0]), get_activation(self.actFun_type))
+        return self._gradients(X, y, np.arange(X.shape[0]), get_activation(self.actFun_type), 1.0)
 
     def parameters(self) -> list[np.ndarray]:
         """The live parameter arrays ``[W1, b1, W2, b2]``, in the order :meth:`backprop` returns gradients."""
@@ -145,50 +139,24 @@ class NeuralNetwork:
         """Full-batch gradient descent: ``num_passes`` steps ``p -= epsilon * dL/dp`` on the summed loss.
 
         Returns the history ``{"pass", "loss", "loss_per_example", "accuracy"}`` recorded before the
-        first pass, every ``record_every`` passes and after the last. ``print_loss`` prints the loss
-        every 1,000 passes as the handout does; ``progress`` shows a tqdm bar instead.
-        Raises :class:`TrainingDiverged` (an ``ArithmeticError``) if the loss becomes NaN or infinite.
+        first pass, every ``record_every`` passes and after the last (and ``passes_run``,
+        ``stopped_early``, ``best_pass``). ``print_loss`` prints the loss every 1,000 passes as the
+        handout does; ``progress`` shows a tqdm bar instead. Raises
+        :class:`~backproplab.errors.TrainingDiverged` if the loss becomes NaN or infinite, or stays
+        far above its starting value (see :mod:`backproplab.scratch.trainer`).
         """
-        X = check_features(X, self.nn_input_dim)
-        y = check_labels(y, X.shape[0], self.nn_output_dim)
-        epsilon = check_positive_float(epsilon, "epsilon")
-        num_passes = check_positive_int(num_passes, "num_passes")
-        record_every = check_positive_int(record_every, "record_every")
-        rows = np.arange(X.shape[0])
-        history: dict[str, list[float]] = {"pass": [], "loss": [], "loss_per_example": [], "accuracy": []}
-        params = self.parameters()
-
-        def record(done: int) -> None:
-            self._forward(X, act)
-            loss = self._loss_from_scores(self.z2, y)
-            if not np.isfinite(loss):
-                raise TrainingDiverged(
-                    f"the loss became {loss} after {done} passes (epsilon={epsilon}); "
-                    "try a smaller learning rate (epsilon)"
-                )
-            history["pass"].append(done)
-            history["loss"].append(loss)
-            history["loss_per_example"].append(loss / X.shape[0])
-            history["accuracy"].append(float(np.mean(np.argmax(self.z2, axis=1) == y)))
-            if print_loss and done % 1000 == 0:
-                print(f"Loss after iteration {done}: {loss / X.shape[0]:f} (sum {loss:f})")
-
-        activation = get_activation(self.actFun_type)
-        act = activation.forward
-        bar = progress_bar(num_passes, progress, desc="training", unit="pass")
-        record(0)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for done in range(1, num_passes + 1):
-                for p, g in zip(params, self._gradients(X, y, rows, activation), strict=True):
-                    p -= epsilon * g
-                if done % record_every == 0 or done == num_passes or (print_loss and done % 1000 == 0):
-                    record(done)
-                    if bar is not None:
-                        bar.update(done - bar.n)
-                        bar.set_postfix(loss=f"{history['loss_per_example'][-1]:.4f}", refresh=False)
-        if bar is not None:
-            bar.close()
-        return history
+        trainer = Trainer(
+            self,
+            X,
+            y,
+            epsilon=epsilon,
+            num_passes=num_passes,
+            record_every=record_every,
+            print_every=1000 if print_loss else None,
+            exact_prints=True,
+            progress=progress,
+        )
+        return trainer.train()
 
     def visualize_decision_boundary(
         self, X: np.ndarray, y: np.ndarray, path: str | os.PathLike[str] | None = None
@@ -198,6 +166,40 @@ class NeuralNetwork:
 
         title = f"{self.nn_hidden_dim} hidden units, {self.actFun_type}"
         return plot_decision_boundary(self.predict, X, y, title=title, path=path)
+
+    # -- what the trainer uses (see backproplab.scratch.trainer) --------------------------------
+
+    def check_training_data(
+        self, X: object, y: object | None = None, name: str = "X"
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(X, y)`` checked against this network's shape (``y=None`` passes through)."""
+        X = check_features(X, self.nn_input_dim, name)
+        return X, None if y is None else check_labels(y, X.shape[0], self.nn_output_dim)
+
+    def step_arrays(self) -> list[np.ndarray]:
+        """The arrays an optimizer updates in place: :meth:`parameters`."""
+        return self.parameters()
+
+    def step_gradients(self, X: np.ndarray, y: np.ndarray, reg_scale: float) -> tuple[np.ndarray, ...]:
+        """Gradients of sum_n NLL + (reg_lambda / 2) reg_scale (||W1||^2 + ||W2||^2) on checked rows."""
+        return self._gradients(X, y, np.arange(X.shape[0]), get_activation(self.actFun_type), reg_scale)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """``(L, accuracy)`` on checked rows; the forward pass stays cached (z1, a1, z2, probs)."""
+        self._forward(X, get_activation(self.actFun_type).forward)
+        return self._loss_from_scores(self.z2, y), float(np.mean(np.argmax(self.z2, axis=1) == y))
+
+    def monitored_tensors(self) -> dict[str, np.ndarray]:
+        """``<layer>/<quantity>`` tensors for TensorBoard (the net inputs and activations of the last forward)."""
+        tensors = {
+            "layer1/weights": self.W1,
+            "layer1/biases": self.b1,
+            "layer2/weights": self.W2,
+            "layer2/biases": self.b2,
+        }
+        if getattr(self, "z1", None) is not None:
+            tensors.update({"layer1/net_input": self.z1, "layer1/activation": self.a1, "layer2/net_input": self.z2})
+        return tensors
 
     # -- the arithmetic (arguments already checked) ---------------------------------------------
 
@@ -213,14 +215,15 @@ class NeuralNetwork:
         return cross_entropy_sum(scores, y) + 0.5 * self.reg_lambda * l2
 
     def _gradients(
-        self, X: np.ndarray, y: np.ndarray, rows: np.ndarray, act: Activation
+        self, X: np.ndarray, y: np.ndarray, rows: np.ndarray, act: Activation, reg_scale: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        reg = self.reg_lambda * reg_scale  # reg_scale 1.0 leaves reg_lambda's bits as they are
         probs = self._forward(X, act.forward)
         delta2 = probs.copy()  # a copy: self.probs stays the forward pass's output
         delta2[rows, y] -= 1.0
-        dW2 = self.a1.T @ delta2 + self.reg_lambda * self.W2
+        dW2 = self.a1.T @ delta2 + reg * self.W2
         db2 = column_sum(delta2)
         delta1 = (delta2 @ self.W2.T) * act.derivative(self.z1, self.a1)
-        dW1 = X.T @ delta1 + self.reg_lambda * self.W1
+        dW1 = X.T @ delta1 + reg * self.W1
         db1 = column_sum(delta1)
         return dW1, db1, dW2, db2
