@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from backproplab.checks import check_positive_float
 from backproplab.datasets.tabular import TABULAR_DATASETS
 from backproplab.datasets.toy import TOY_DATASETS
-from backproplab.scratch.validation import check_positive_float
 
 _ALIASES = {
     "moon": "moons",

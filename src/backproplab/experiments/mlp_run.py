@@ -28,17 +28,17 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.checks import (
+    check_non_negative_float,
+    check_positive_float,
+    check_positive_int,
+)
 from backproplab.datasets import Dataset, is_two_dimensional, load
 from backproplab.datasets.registry import canonical_name
 from backproplab.io import write_json
 from backproplab.scratch import DeepNeuralNetwork, get_activation
 from backproplab.scratch.layer import check_init
 from backproplab.scratch.optimizers import canonical_optimizer
-from backproplab.scratch.validation import (
-    check_non_negative_float,
-    check_positive_float,
-    check_positive_int,
-)
 
 _MAX_SEED = 2**32 - 1000
 

@@ -42,19 +42,19 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.progress import progress_bar
-from backproplab.scratch.activations import Activation, get_activation
-from backproplab.scratch.layer import Layer, check_init
-from backproplab.scratch.losses import cross_entropy_sum, softmax
-from backproplab.scratch.optimizers import make_optimizer
-from backproplab.scratch.three_layer import NeuralNetwork, TrainingDiverged
-from backproplab.scratch.validation import (
+from backproplab.checks import (
     check_features,
     check_labels,
     check_non_negative_float,
     check_positive_float,
     check_positive_int,
 )
+from backproplab.progress import progress_bar
+from backproplab.scratch.activations import Activation, get_activation
+from backproplab.scratch.layer import Layer, check_init
+from backproplab.scratch.losses import cross_entropy_sum, softmax
+from backproplab.scratch.optimizers import make_optimizer
+from backproplab.scratch.three_layer import NeuralNetwork, TrainingDiverged
 
 
 def resolve_hidden_dims(

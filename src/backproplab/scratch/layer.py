@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_positive_int
 from backproplab.scratch.activations import ACTIVATIONS, Activation, get_activation
 from backproplab.scratch.reductions import column_sum
-from backproplab.scratch.validation import check_positive_int
 
 INITS: dict[str, str] = {
     "scaled_normal": "randn / sqrt(fan_in)",

@@ -35,7 +35,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from backproplab.scratch.validation import check_non_negative_float, check_positive_float
+from backproplab.checks import check_non_negative_float, check_positive_float
 
 
 class Optimizer:

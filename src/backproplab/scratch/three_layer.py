@@ -35,17 +35,17 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.progress import progress_bar
-from backproplab.scratch.activations import Activation, get_activation
-from backproplab.scratch.losses import cross_entropy_sum, softmax
-from backproplab.scratch.reductions import column_sum
-from backproplab.scratch.validation import (
+from backproplab.checks import (
     check_features,
     check_labels,
     check_non_negative_float,
     check_positive_float,
     check_positive_int,
 )
+from backproplab.progress import progress_bar
+from backproplab.scratch.activations import Activation, get_activation
+from backproplab.scratch.losses import cross_entropy_sum, softmax
+from backproplab.scratch.reductions import column_sum
 
 
 class TrainingDiverged(ArithmeticError):
