@@ -25,8 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v = actions.add_parser(
         "verify",
         help="check presence, structure and SHA-256 of the files and print the split sizes",
-        description="Check that the four files are present, well-formed IDX and byte-identical (SHA-256 of "
-        "the decompressed content) to the published ones; print the train/validation/test sizes. Never "
+        description="Check that the four files are present, well-formed IDX and byte-identical (size and "
+        "SHA-256 of the decompressed content) to the published ones; print the train/validation/test sizes. "
+        "Each file's status is ok, missing, not a file, unreadable, damaged or checksum mismatch. Never "
         "downloads. " + _WHERE,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -87,7 +88,7 @@ def _one_line(report: dict) -> str:
     problems = report["problems"]
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     fix = "" if any("validation_size" in p for p in problems) else mnist.fix_hint(report)
-    return f"{problems[0]}{more}{' ' + fix if fix else ''}"
+    return f"{problems[0]}{more}{'. ' + fix if fix else ''}"
 
 
 def run_download(args: argparse.Namespace) -> int:

@@ -241,16 +241,17 @@ def fix_hint(report: dict[str, Any]) -> str:
     empty when each problem's message already says it (unreadable, not a file)."""
     statuses = {entry["status"] for entry in report["files"]}
     dataset = report["dataset"]
-    hints = []
+    looked, fixes = "", []
     if "missing" in statuses:
-        hints.append(
-            f"(looked in: {', '.join(report['looked_in'])}). Fix: pass --data-dir DIR (Python: data_dir=DIR) or "
-            "set BACKPROPLAB_DATA=DIR, with DIR the folder holding the four files (gzip or raw IDX); or, with "
-            f"internet access, run `backproplab data download --dataset {dataset}`."
+        looked = f"(looked in: {', '.join(report['looked_in'])}). "
+        fixes.append(
+            "pass --data-dir DIR (Python: data_dir=DIR) or set BACKPROPLAB_DATA=DIR, with DIR the folder holding "
+            "the four files (gzip or raw IDX); or, with internet access, run "
+            f"`backproplab data download --dataset {dataset}`"
         )
     if statuses & {"damaged", "checksum mismatch"}:
-        hints.append(
-            "Fix: to replace the bad files, with internet access, run "
-            f"`backproplab data download --force --dataset {dataset}` (or copy good files over them)."
+        fixes.append(
+            "to replace the bad files, with internet access, run "
+            f"`backproplab data download --force --dataset {dataset}` (or copy good files over them)"
         )
-    return " ".join(hints)
+    return f"{looked}Fix: {'; '.join(fixes)}." if fixes else ""
