@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import struct
+import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from hypothesis.extra import numpy as hnp
 from backproplab.datasets.idx import (
     IDX_DTYPES,
     IDXError,
+    decompress,
     parse_idx,
     parse_images,
     parse_labels,
@@ -123,3 +126,43 @@ def test_truncated_and_corrupt_gzip_archives(tmp_path):
 def test_to_idx_bytes_rejects_unstorable_arrays():
     with pytest.raises(ValueError, match="cannot store dtype"):
         to_idx_bytes(np.zeros(3, np.uint16))
+
+
+def _bomb(head: bytes, zeros: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    return b"".join([packer.compress(head), *(packer.compress(block) for _ in range(zeros >> 20)), packer.flush()])
+
+
+def test_decompression_stops_past_the_size_the_header_announces(tmp_path):
+    bomb = _bomb(struct.pack(">II", 0x801, 10) + bytes(10), 32 << 20)  # 10 labels, then 32 MB more
+    (tmp_path / "labels.gz").write_bytes(bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXError, match=r"labels\.gz: the gzip archive expands past the 18 bytes the IDX header"):
+            read_file_bytes(tmp_path / "labels.gz")
+        with pytest.raises(IDXError, match="expands past the 18 bytes"):
+            decompress(bomb, "in memory")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # the 35 KB archive and a few MB of buffers, not 32 MB
+
+
+def test_decompression_limits_without_a_usable_header():
+    huge = struct.pack(">IIII", 0x803, 2**32 - 1, 28, 28)  # announces 3.4 TB
+    with pytest.raises(IDXError, match=r"x: the IDX header announces 3367254359296 bytes, more than the 1073741824"):
+        decompress(gzip.compress(huge), "x")
+    with pytest.raises(IDXError, match="y: the IDX header announces 208 bytes, more than the 100 this file can hold"):
+        decompress(gzip.compress(to_idx_bytes(np.zeros(200, np.uint8))), "y", max_size=100)
+    with pytest.raises(IDXError, match=r"z: wrong magic number 0x504B0304: not an IDX file"):
+        decompress(gzip.compress(b"PK\x03\x04" + bytes(1 << 20)), "z")
+    assert decompress(gzip.compress(b"\x00\x00"), "short") == b"\x00\x00"  # parse_idx then says "too short"
+
+
+def test_several_gzip_members_are_one_file():
+    _, data = _images_bytes(n=4)
+    packed = gzip.compress(data[:100]) + gzip.compress(data[100:])
+    assert decompress(packed, "two members") == data
+    with pytest.raises(IDXError, match="damaged gzip archive"):
+        decompress(gzip.compress(data) + b"trailing junk", "junk")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
+import hashlib
 import json
 import os
+import struct
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +18,7 @@ import pytest
 from backproplab.cli import main
 from backproplab.datasets import mnist
 from backproplab.datasets.idx import IDXError, to_idx_bytes
+from backproplab.datasets.mnist import download, locate
 from backproplab.errors import UsageError
 
 # Published facts about MNIST (shared/data/mnist/README.md, and the per-digit counts LeCun lists).
@@ -28,7 +34,7 @@ def _no_network(monkeypatch, tmp_path):
     def refuse(url, timeout):
         raise AssertionError(f"a test tried to reach the network: {url}")
 
-    monkeypatch.setattr(mnist, "_open_url", refuse)
+    monkeypatch.setattr(download, "_open_url", refuse)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
@@ -259,13 +265,11 @@ def test_wrong_data_set_is_recognised(tmp_path):
     # Files with the MNIST content asked for as Fashion-MNIST: say so instead of a bare mismatch.
     write_set(tmp_path)
     digests = {
-        role: mnist.hashlib.sha256(gzip.decompress((tmp_path / f"{name}.gz").read_bytes())).hexdigest()
+        role: hashlib.sha256(gzip.decompress((tmp_path / f"{name}.gz").read_bytes())).hexdigest()
         for role, name in mnist.FILES.items()
     }
-    table = dict(mnist.SHA256)
-    table["mnist"] = digests
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(mnist, "SHA256", table)
+        mp.setitem(mnist.SHA256, "mnist", digests)
         assert mnist.load(tmp_path, validation_size=5, download=False).test.num_examples == 8
         with pytest.raises(mnist.ChecksumError, match="this is the MNIST file, not Fashion-MNIST's"):
             mnist.load(tmp_path, validation_size=5, dataset="fashion-mnist", download=False)
@@ -286,7 +290,7 @@ def test_data_dir_may_be_the_folder_or_its_parent(tmp_path):
 
 def test_environment_variable_semantics(tmp_path, monkeypatch):
     cache = tmp_path / "cache" / "backproplab"
-    monkeypatch.setattr(mnist, "SYSTEM_DIRS", {"fashion-mnist": tmp_path / "system"})
+    monkeypatch.setattr(locate, "SYSTEM_DIRS", {"fashion-mnist": tmp_path / "system"})
     monkeypatch.setenv("BACKPROPLAB_DATA", "")  # empty = unset
     assert mnist.resolve_data_dir(None, "mnist") == cache / "mnist"
     assert mnist.resolve_data_dir(None, "fashion-mnist") == cache / "fashion-mnist"
@@ -400,3 +404,144 @@ def test_load_is_reproducible_from_the_seed(tmp_path):
 
     np.testing.assert_array_equal(order(2), order(2))
     assert not np.array_equal(order(2), order(3))
+
+
+# ---------------------------------------------------------------------------------------------
+# Each problem called by its name (missing, not a file, unreadable, damaged)
+
+
+def published_set(directory: Path, monkeypatch) -> dict[str, np.ndarray]:
+    """A small set whose SHA-256 values stand in for the published MNIST ones."""
+    arrays = write_set(directory)
+    digests = {
+        role: hashlib.sha256(gzip.decompress((directory / f"{name}.gz").read_bytes())).hexdigest()
+        for role, name in mnist.FILES.items()
+    }
+    monkeypatch.setitem(mnist.SHA256, "mnist", digests)
+    return arrays
+
+
+def test_force_download_offline_on_a_damaged_file_names_the_damage(tmp_path, monkeypatch, capsys):
+    published_set(tmp_path, monkeypatch)
+    damaged = tmp_path / "t10k-images-idx3-ubyte.gz"
+    damaged.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + bytes(20)))
+    with pytest.raises(mnist.DataError) as info:
+        mnist.fetch(tmp_path, download=False, force=True)
+    message = str(info.value)
+    assert "missing" not in message
+    assert message.startswith(f"{damaged}: wrong magic number 0x00000801")
+    assert "Download skipped" in message and "backproplab data download --force" in message
+    monkeypatch.setenv("BACKPROPLAB_OFFLINE", "1")
+    assert main(["data", "download", "--force", "--data-dir", str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"backproplab data: error: {damaged}: wrong magic number")
+    assert "missing" not in err[0]
+
+
+def make_unreadable(path: Path, monkeypatch) -> None:
+    """Take away read permission; as root (who reads anything) make opening it fail as it would for
+    anyone else."""
+    path.chmod(0)
+    if os.geteuid() == 0:
+        real_open = Path.open
+
+        def guarded_open(self, *args, **kwargs):
+            if self == path:
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", guarded_open)
+
+
+def test_an_unreadable_file_is_called_unreadable_not_damaged(tmp_path, monkeypatch, capsys):
+    published_set(tmp_path, monkeypatch)
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    make_unreadable(path, monkeypatch)
+    report = mnist.verify(tmp_path, validation_size=5)
+    assert {f["role"]: f["status"] for f in report["files"]} == {
+        "train_images": "ok",
+        "train_labels": "unreadable",
+        "test_images": "ok",
+        "test_labels": "ok",
+    }
+    assert report["problems"] == [
+        f"{path}: the file is there but cannot be read (Permission denied): give yourself read access "
+        f"(chmod u+r {path}) or use another copy"
+    ]
+    with pytest.raises(mnist.UnreadableDataError, match="cannot be read"):
+        mnist.load(tmp_path, validation_size=5, download=False)
+    assert main(["data", "verify", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be read (Permission denied)" in err[0] and "damaged" not in err[0]
+
+
+@pytest.mark.parametrize("kind", ["folder", "broken link"])
+def test_something_else_under_a_file_name_is_called_not_a_file(tmp_path, monkeypatch, capsys, kind):
+    published_set(tmp_path, monkeypatch)
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.unlink()
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path / "gone")
+    expected = f"{path} is a {'folder' if kind == 'folder' else 'broken symbolic link'}, not a data file"
+    report = mnist.verify(tmp_path, validation_size=5)
+    assert [f["status"] for f in report["files"]] == ["ok", "ok", "ok", "not a file"]
+    assert len(report["problems"]) == 1 and report["problems"][0].startswith(expected)
+    for allowed in (False, True):  # no download can put a file there: not even tried
+        with pytest.raises(mnist.MissingDataError, match=expected) as info:
+            mnist.load(tmp_path, validation_size=5, download=allowed)
+        assert "missing" not in str(info.value)
+    assert main(["data", "verify", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0] and "missing" not in err[0]
+
+
+def test_require_checks_every_file_and_lists_every_problem(tmp_path, monkeypatch):
+    published_set(tmp_path, monkeypatch)
+    assert mnist.require(tmp_path, download=False) == tmp_path
+    labels = tmp_path / "train-labels-idx1-ubyte.gz"
+    labels.write_bytes(gzip.compress(to_idx_bytes(np.full(20, 3, np.uint8))))  # well-formed, altered
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b broken")
+    with pytest.raises(mnist.DataError) as info:
+        mnist.require(tmp_path, download=False)
+    message = str(info.value)
+    assert f"{labels}: SHA-256 mismatch" in message and "t10k-images-idx3-ubyte.gz: damaged gzip" in message
+    assert "backproplab data download --force" in message and "\n" not in message
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(mnist.MissingDataError, match=r"missing in .*: t10k-labels-idx1-ubyte\[\.gz\]"):
+        mnist.require(tmp_path, download=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decompression bounded by the known sizes
+
+
+def gzip_bomb(head: bytes, zeros: int) -> bytes:
+    """A gzip archive of ``head`` followed by ``zeros`` zero bytes (about 1 KB per MB), built in pieces."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    parts = [packer.compress(head), *(packer.compress(block) for _ in range(zeros >> 20)), packer.flush()]
+    return b"".join(parts)
+
+
+def test_a_gzip_bomb_fails_at_the_known_size_with_bounded_memory(tmp_path, monkeypatch):
+    published_set(tmp_path, monkeypatch)
+    # A labels file whose header is right (60,000 labels) but which expands to 48 MB.
+    bomb = gzip_bomb(struct.pack(">II", 0x801, 60000), 48 << 20)
+    assert len(bomb) < 200_000
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXError, match=r"train-labels-idx1-ubyte\.gz: the gzip archive expands past the 60008"):
+            mnist.load(tmp_path, validation_size=5, download=False)
+        report = mnist.verify(tmp_path, validation_size=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report["files"][1]["status"] == "damaged" and "expands past" in report["problems"][0]
+    assert peak < 16 << 20  # the small set and one bounded read, not the 48 MB
+    # A header that announces more than the known file holds fails before any data is inflated.
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip_bomb(struct.pack(">II", 0x801, 2**32 - 1), 0))
+    with pytest.raises(IDXError, match="the IDX header announces 4294967303 bytes, more than the 60008"):
+        mnist.load(tmp_path, validation_size=5, download=False)

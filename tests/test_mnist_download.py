@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import tracemalloc
 import urllib.error
+import zlib
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from backproplab.cli import main
 from backproplab.datasets import mnist
 from backproplab.datasets.idx import to_idx_bytes
+from backproplab.datasets.mnist import download
 
 
 class FakeResponse(io.BytesIO):
@@ -69,7 +72,7 @@ def routes(mirror: str, raw: dict[str, bytes], **replace) -> dict[str, object]:
 
 
 def install(monkeypatch, network: FakeNetwork) -> FakeNetwork:
-    monkeypatch.setattr(mnist, "_open_url", network)
+    monkeypatch.setattr(download, "_open_url", network)
     return network
 
 
@@ -178,7 +181,7 @@ def test_cli_download(published, monkeypatch, tmp_path, capsys):
     install(monkeypatch, FakeNetwork(routes("https://two.example/m/", raw)))
     assert main(["data", "download", "--data-dir", str(tmp_path / "d"), "--no-progress", "--validation-size", "5"]) == 0
     assert "splits: train 7, validation 5, test 4" in capsys.readouterr().out
-    monkeypatch.setattr(mnist, "_open_url", FakeNetwork({}))
+    monkeypatch.setattr(download, "_open_url", FakeNetwork({}))
     assert main(["data", "download", "--data-dir", str(tmp_path / "e"), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("backproplab data: error: MNIST files missing in")
@@ -195,3 +198,26 @@ def test_fashion_mnist_uses_its_own_mirrors_and_checksums(published, monkeypatch
     assert net.requests and all(url.startswith(mirror) for url in net.requests)
     with pytest.raises(mnist.ChecksumError, match="SHA-256 mismatch"):
         mnist.load(tmp_path / "f", validation_size=2, dataset="mnist", download=False)
+
+
+def test_a_gzip_bomb_on_a_mirror_is_stopped_before_it_expands(published, monkeypatch, tmp_path):
+    _, raw = published
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    bomb = b"".join(
+        [packer.compress(raw["train_labels"]), *(packer.compress(block) for _ in range(32)), packer.flush()]
+    )
+    assert len(bomb) < 100_000  # 32 MB once expanded
+    install(monkeypatch, FakeNetwork(routes("https://one.example/mnist/", raw, train_labels=bomb)))
+    target = tmp_path / "data"
+    tracemalloc.start()
+    try:
+        with pytest.raises(mnist.MissingDataError) as info:
+            mnist.fetch(target, progress=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    announced = len(raw["train_labels"])
+    assert f"train-labels-idx1-ubyte.gz: the gzip archive expands past the {announced} bytes" in str(info.value)
+    assert peak < 8 << 20
+    assert not (target / "train-labels-idx1-ubyte.gz").exists()

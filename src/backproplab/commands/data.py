@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v = actions.add_parser(
         "verify",
         help="check presence, structure and SHA-256 of the files and print the split sizes",
-        description="Check that the four files are present, well-formed IDX and byte-identical (SHA-256 of "
-        "the decompressed content) to the published ones; print the train/validation/test sizes. Never "
+        description="Check that the four files are present, well-formed IDX and byte-identical (size and "
+        "SHA-256 of the decompressed content) to the published ones; print the train/validation/test sizes. "
+        "Each file's status is ok, missing, not a file, unreadable, damaged or checksum mismatch. Never "
         "downloads. " + _WHERE,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -69,7 +70,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _print_report(report: dict) -> None:
     print(f"{mnist.DISPLAY_NAMES[report['dataset']]} in {report['directory']}")
-    for entry in report["files"]:
+    for entry in report["files"]:  # statuses: ok, missing, not a file, unreadable, damaged, checksum mismatch
         name = entry["path"] or f"{entry['name']}[.gz]"
         count = f"  {entry['count']} examples" if entry["count"] is not None else ""
         print(f"  {entry['status']:<17} {name}{count}")
@@ -83,20 +84,16 @@ def run_verify(args: argparse.Namespace) -> int:
     report = mnist.verify(getattr(args, "data_dir", None), dataset, args.validation_size)
     _print_report(report)
     if not report["ok"]:
-        problems = report["problems"]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        fix = "" if any("validation_size" in p for p in problems) else _fix_hint(report)
-        raise UsageError(f"{problems[0]}{more}{fix}")
+        raise UsageError(_one_line(report))
     return 0
 
 
-def _fix_hint(report: dict) -> str:
-    if any(f["status"] == "missing" for f in report["files"]):
-        return (
-            f"; looked in {', '.join(report['looked_in'])}. Fix: --data-dir DIR or BACKPROPLAB_DATA=DIR, or run "
-            f"`backproplab data download --dataset {report['dataset']}`"
-        )
-    return f"; to replace bad files run `backproplab data download --force --dataset {report['dataset']}`"
+def _one_line(report: dict) -> str:
+    """The first problem, how many more there are, and the fix (unless the problem states its own)."""
+    problems = report["problems"]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    fix = "" if any("validation_size" in p for p in problems) else mnist.fix_hint(report)
+    return f"{problems[0]}{more}{'. ' + fix if fix else ''}"
 
 
 def run_download(args: argparse.Namespace) -> int:
@@ -105,5 +102,5 @@ def run_download(args: argparse.Namespace) -> int:
     report = mnist.verify(directory, dataset, args.validation_size)
     _print_report(report)
     if not report["ok"]:
-        raise UsageError(report["problems"][0])
+        raise UsageError(_one_line(report))
     return 0

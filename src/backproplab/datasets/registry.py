@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from backproplab.checks import check_positive_float
 from backproplab.datasets.tabular import TABULAR_DATASETS
 from backproplab.datasets.toy import TOY_DATASETS
 from backproplab.registry import Registry
-from backproplab.scratch.validation import check_positive_float
 
 #: Every data set :func:`load` knows, the 2-D sets first: name -> its generator or table loader.
 DATASETS: Registry[Any] = Registry(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import sklearn.datasets
 
-from backproplab.scratch.validation import check_non_negative_float, check_positive_float, check_positive_int
+from backproplab.checks import check_non_negative_float, check_positive_float, check_positive_int
 
 XY = tuple[np.ndarray, np.ndarray]
 

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_positive_int
 from backproplab.experiments.mlp_run import MLPConfig, load_data, train_config
 from backproplab.io import write_json, write_text
 from backproplab.progress import progress_bar
 from backproplab.scratch import get_activation
-from backproplab.scratch.validation import check_positive_int
 
 CSV_FIELDS = [
     "activation",

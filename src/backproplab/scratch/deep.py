@@ -44,12 +44,12 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_features, check_labels, check_non_negative_float, check_positive_int
 from backproplab.scratch.activations import Activation, get_activation
 from backproplab.scratch.layer import Layer, check_init
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 from backproplab.scratch.three_layer import NeuralNetwork
 from backproplab.scratch.trainer import Trainer
-from backproplab.scratch.validation import check_features, check_labels, check_non_negative_float, check_positive_int
 
 
 def resolve_hidden_dims(

@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_positive_int
 from backproplab.registry import Registry
 from backproplab.scratch.activations import ACTIVATIONS, Activation, get_activation
 from backproplab.scratch.reductions import column_sum
-from backproplab.scratch.validation import check_positive_int
 
 #: Initialisation name -> the draw. The names are the DCN's for the same draws; the old
 #: ``xavier``/``glorot`` and ``he``/``kaiming`` stay as aliases.

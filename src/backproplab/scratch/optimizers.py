@@ -35,8 +35,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from backproplab.checks import check_non_negative_float, check_positive_float
 from backproplab.registry import Registry
-from backproplab.scratch.validation import check_non_negative_float, check_positive_float
 
 
 class Optimizer:

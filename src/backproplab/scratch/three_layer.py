@@ -36,12 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_features, check_labels, check_non_negative_float, check_positive_int
 from backproplab.errors import TrainingDiverged
 from backproplab.scratch.activations import Activation, get_activation
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 from backproplab.scratch.reductions import column_sum
 from backproplab.scratch.trainer import Trainer
-from backproplab.scratch.validation import check_features, check_labels, check_non_negative_float, check_positive_int
 
 __all__ = ["NeuralNetwork", "TrainingDiverged"]  # TrainingDiverged lives in backproplab.errors
 

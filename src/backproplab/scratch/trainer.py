@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_labels, check_positive_float, check_positive_int
 from backproplab.errors import TrainingDiverged
 from backproplab.progress import progress_bar
 from backproplab.scratch.optimizers import make_optimizer
-from backproplab.scratch.validation import check_labels, check_positive_float, check_positive_int
 
 #: A record's loss above this multiple of the loss before training, at two records in a row, is divergence.
 DIVERGE_FACTOR = 10.0

@@ -1,4 +1,8 @@
-"""Argument checks shared by the NumPy networks: each error names the argument and the fix."""
+"""Argument checks shared across the package (engines, data sets, experiments).
+
+Each raises ``ValueError`` naming the argument, the value and what is allowed. They live at the package
+level so that the data layer does not depend on either engine.
+"""
 
 from __future__ import annotations
 
