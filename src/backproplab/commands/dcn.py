@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +84,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mon.add_argument("--overwrite", action="store_true", help="replace a run already in the run folder")
     mon.add_argument("--quiet", action="store_true", help="no progress bar or evaluation lines")
     hw = parser.add_argument_group("hardware and data")
-    hw.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: PyTorch's choice)")
+    hw.add_argument(
+        "--threads",
+        type=_whole_or_auto,
+        metavar="N",
+        help=f"CPU threads for PyTorch; auto = every core this process may use (default: {d['threads']})",
+    )
     hw.add_argument("--device", metavar="DEV", help=f"cpu, cuda or cuda:N (default: {d['device']})")
     hw.add_argument(
         "--precision",
         metavar="P",
-        help=f"{', '.join(PRECISIONS)}; bf16 = bfloat16 autocast (default: {d['precision']})",
+        help=f"{', '.join(PRECISIONS)}; bf16 = bfloat16 autocast, auto = bf16 only where the CPU (AVX-512 BF16 "
+        f"or AMX) or GPU does it natively, else fp32; forced bf16 elsewhere is many times slower "
+        f"(default: {d['precision']})",
+    )
+    hw.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="reproducible algorithms on a GPU (cuDNN/cuBLAS), needed there for bit-exact --resume; slower "
+        "on a GPU, no effect on a CPU",
     )
     hw.add_argument(
         "--data-dir",
@@ -96,6 +110,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="folder with the MNIST files (default: $BACKPROPLAB_DATA, else the download cache)",
     )
     parser.set_defaults(func=run)
+
+
+def _whole_or_auto(text: str) -> int | str:
+    # Anything else goes through as typed, for TrainConfig.validate to name the problem.
+    return int(text) if text.strip().lstrip("+-").isdigit() else text
 
 
 def config_from_args(args: argparse.Namespace) -> Any:  # -> TrainConfig
@@ -116,13 +135,19 @@ def config_from_args(args: argparse.Namespace) -> Any:  # -> TrainConfig
     return config
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    print(f"backproplab dcn: warning: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from backproplab.dcn.training import train
 
     config = config_from_args(args).validate()
     quiet = getattr(args, "quiet", False)
     try:
-        metrics = train(config, progress=not quiet)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            metrics = train(config, progress=not quiet)
     except KeyboardInterrupt:
         print(
             f"backproplab dcn: interrupted; continue with: backproplab dcn --out {config.out_dir()} --resume",

@@ -36,7 +36,9 @@ class TrainConfig:
     ``lr=None`` means the optimizer's documented default (:mod:`backproplab.dcn.optim`).
     ``dropout`` is the probability of dropping an fc1 unit (keep probability 1 - dropout).
     ``out=None`` means ``runs/dcn/<name>`` with ``name`` from :meth:`run_name`.
-    ``threads=None`` leaves PyTorch's thread count alone.
+    ``threads="auto"`` means every usable core; ``precision="auto"`` bf16 where the hardware does it
+    natively, else fp32 (:mod:`backproplab.hardware`); ``deterministic`` asks PyTorch for reproducible
+    algorithms (matters on a GPU, where it costs speed; a CPU run is reproducible anyway).
     """
 
     activation: str = "relu"
@@ -49,9 +51,10 @@ class TrainConfig:
     seed: int = 0
     eval_every: int = 1100
     monitor_every: int = 100
-    threads: int | None = None
+    threads: int | str = "auto"
     device: str = "cpu"
-    precision: str = "fp32"
+    precision: str = "auto"
+    deterministic: bool = False
     data_dir: str | None = None
     out: str | None = None
     name: str | None = None
@@ -71,7 +74,7 @@ class TrainConfig:
         parts = [self.activation, self.init, self.optimizer]
         if self.lr is not None:
             parts.append(f"lr{self.lr:g}")
-        if self.precision != "fp32":
+        if self.precision != "auto":
             parts.append(self.precision)
         parts.append(f"seed{self.seed}")
         return "-".join(parts)
@@ -98,8 +101,10 @@ class TrainConfig:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise bad(field, f"must be a positive whole number, got {value!r}")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
-            raise bad("threads", f"must be a positive whole number, got {self.threads!r}")
+        if self.threads != "auto" and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads <= 0
+        ):
+            raise bad("threads", f"must be a positive whole number or auto, got {self.threads!r}")
         if self.lr is not None and not (isinstance(self.lr, int | float) and 0 < self.lr < float("inf")):
             raise bad("lr", f"must be a positive number, got {self.lr!r}")
         if not (isinstance(self.dropout, int | float) and 0 <= self.dropout < 1):

@@ -25,4 +25,5 @@ OPTIMIZER_DEFAULT_LRS = {
     "adam": 1e-4,
     "adamw": 1e-4,
 }
-PRECISIONS = ("fp32", "bf16")
+#: "auto": bf16 where the hardware does it natively, else fp32 (see :mod:`backproplab.hardware`).
+PRECISIONS = ("auto", "fp32", "bf16")
