@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,6 +153,18 @@ def test_evaluate_counts_on_the_device_in_any_batch_size() -> None:
 
 
 # ----------------------------------------------------------------------------- CUDA (skipped without a GPU)
+
+
+def test_readme_lists_exactly_the_cuda_tests() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- cuda-tests -->")[1].split("<!-- /cuda-tests -->")[0]
+    marked = {
+        name
+        for name, test in globals().items()
+        if name.startswith("test_") and needs_gpu.mark in getattr(test, "pytestmark", [])
+    }
+    assert marked and set(re.findall(r"`(test_\w+)`", section)) == marked
+
 
 GPU = torch.device("cuda") if torch.cuda.is_available() else None
 
