@@ -58,7 +58,8 @@ class Hardware:
         cpu = f"CPU {self.cpu_model} ({self.cpu_capability}"
         where = f"GPU {self.gpu_name} ({bf16}), {cpu})" if self.gpu_name else f"{cpu}, {bf16})"
         extra = ", deterministic" if self.deterministic else ""
-        return f"{where}, {self.threads} threads, {self.precision} on {self.device}{extra}"
+        threads = f"{self.threads} thread{'s' if self.threads != 1 else ''}"
+        return f"{where}, {threads}, {self.precision} on {self.device}{extra}"
 
 
 # ----------------------------------------------------------------------------- the CPU
