@@ -86,23 +86,36 @@ def buffered(monkeypatch):
 def _run_both_ways(tmp_path, monkeypatch, **overrides) -> tuple[dict, dict]:
     data = synthetic_mnist()
     results = {}
+    read_sizes: list[int] = []
+
+    class CountingBuffer(LossBuffer):
+        def read(self) -> list[tuple[int, float]]:
+            read = super().read()
+            read_sizes.append(len(read))
+            return read
+
+    monkeypatch.setattr(train_module, "LossBuffer", CountingBuffer)
     for mode in ("per_step", "buffered"):
         monkeypatch.setattr(train_module, "_reads_loss_every_step", lambda device, m=mode: m == "per_step")
         seen: list[tuple[int, float]] = []
+        read_sizes.clear()
         config = small_config(tmp_path, out=str(tmp_path / mode), threads=1, **overrides)
         try:
             metrics = train(config, data, progress=False, callback=lambda s, v, seen=seen: seen.append((s, v)))
         except TrainingDiverged as exc:
             metrics = exc.metrics
         results[mode] = {"metrics": metrics, "seen": seen, "scalars": read_scalars(tmp_path / mode)}
+        results[mode]["read_sizes"] = [n for n in read_sizes if n]
     return results["per_step"], results["buffered"]
 
 
 def test_buffered_losses_equal_per_step_reads(tmp_path, monkeypatch) -> None:
     # monitor every 4 steps, evaluate every 3: reads at both kinds of boundary.
-    per_step, buffered = _run_both_ways(tmp_path, monkeypatch, steps=11, eval_every=3, monitor_every=4)
+    per_step, buffered = _run_both_ways(tmp_path, monkeypatch, steps=8, eval_every=3, monitor_every=4)
     losses = per_step["scalars"]["train/loss"]
-    assert [s for s, _ in losses] == list(range(11))
+    assert [s for s, _ in losses] == list(range(8))
+    # Buffered reads come at monitored steps (0, 4, 7) and before evaluations (after 3 and 6 steps).
+    assert per_step["read_sizes"] == [1] * 8 and buffered["read_sizes"] == [1, 2, 2, 1, 2]
     assert buffered["scalars"]["train/loss"] == losses  # exactly: same steps, same float32 values
     assert buffered["seen"] == per_step["seen"] == losses  # the callback sees every step, in order
     for key in ("train_loss", "validation_error", "test_error"):

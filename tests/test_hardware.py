@@ -38,7 +38,6 @@ def test_native_bf16_check_agrees_with_the_cpu_flags() -> None:
     # An independent reference: the kernel's own list of the CPU's instruction sets.
     flags = _cpuinfo_flags()
     assert hardware.cpu_bf16_native() == bool({"avx512_bf16", "amx_bf16"} & flags)
-    assert hardware.cpu_capability() in ("DEFAULT", "AVX2", "AVX512", "AVX512_BF16", "AMX")
 
 
 @pytest.mark.parametrize(
@@ -78,6 +77,7 @@ def test_threads_auto_is_every_usable_core_and_workers_share_them() -> None:
     cores = len(os.sched_getaffinity(0))
     assert hardware.resolve_threads("auto") == hardware.threads_per_worker(1) == cores
     assert hardware.resolve_threads(3) == 3
+    assert hardware.resolve_threads(None) == torch.get_num_threads()  # None: leave PyTorch's setting
     assert [hardware.threads_per_worker(w, cores=16) for w in (1, 2, 3, 16, 40)] == [16, 8, 5, 1, 1]
     with pytest.raises(ValueError, match="workers must be a positive whole number"):
         hardware.threads_per_worker(0)
@@ -86,7 +86,7 @@ def test_threads_auto_is_every_usable_core_and_workers_share_them() -> None:
 def test_metrics_record_what_ran_and_config_what_was_asked(tmp_path, native) -> None:
     native(False)
     before = torch.get_num_threads()
-    metrics = train(small_config(tmp_path, steps=2), synthetic_mnist(), progress=False)
+    metrics = train(small_config(tmp_path, steps=2, threads="auto"), synthetic_mnist(), progress=False)
     out = tmp_path / "run"
     saved = json.loads((out / "metrics.json").read_text())
     asked = json.loads((out / "config.json").read_text())

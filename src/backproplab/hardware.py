@@ -111,8 +111,12 @@ def threads_per_worker(workers: int = 1, cores: int | None = None) -> int:
     return max(1, (usable_cores() if cores is None else cores) // workers)
 
 
-def resolve_threads(asked: int | str) -> int:
-    """``auto`` -> every usable core; a positive whole number -> itself."""
+def resolve_threads(asked: int | str | None) -> int:
+    """``auto`` -> every usable core; None -> PyTorch's current setting; a positive whole number -> itself."""
+    if asked is None:
+        import torch
+
+        return torch.get_num_threads()
     return threads_per_worker(1) if asked == "auto" else int(asked)
 
 
@@ -169,7 +173,7 @@ def cuda_index(device: str) -> str:
     return f"cuda:{torch.cuda.current_device()}" if device == "cuda" else device
 
 
-def resolve(device: str, precision: str, threads: int | str, deterministic: bool) -> tuple[Hardware, str | None]:
+def resolve(device: str, precision: str, threads: int | str | None, deterministic: bool) -> tuple[Hardware, str | None]:
     """What a run asking for these settings will use here, and the warning to show first (or None).
 
     The settings are assumed valid (``TrainConfig.validate``).

@@ -36,9 +36,10 @@ class TrainConfig:
     ``lr=None`` means the optimizer's documented default (:mod:`backproplab.dcn.optim`).
     ``dropout`` is the probability of dropping an fc1 unit (keep probability 1 - dropout).
     ``out=None`` means ``runs/dcn/<name>`` with ``name`` from :meth:`run_name`.
-    ``threads="auto"`` means every usable core; ``precision="auto"`` bf16 where the hardware does it
-    natively, else fp32 (:mod:`backproplab.hardware`); ``deterministic`` asks PyTorch for reproducible
-    algorithms (matters on a GPU, where it costs speed; a CPU run is reproducible anyway).
+    ``threads="auto"`` means every usable core (None: PyTorch's current setting); ``precision="auto"``
+    bf16 where the hardware does it natively, else fp32 (:mod:`backproplab.hardware`); ``deterministic``
+    asks PyTorch for reproducible algorithms (matters on a GPU, where it costs speed; a CPU run is
+    reproducible anyway).
     """
 
     activation: str = "relu"
@@ -51,7 +52,7 @@ class TrainConfig:
     seed: int = 0
     eval_every: int = 1100
     monitor_every: int = 100
-    threads: int | str = "auto"
+    threads: int | str | None = "auto"
     device: str = "cpu"
     precision: str = "auto"
     deterministic: bool = False
@@ -101,7 +102,7 @@ class TrainConfig:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise bad(field, f"must be a positive whole number, got {value!r}")
-        if self.threads != "auto" and (
+        if self.threads not in ("auto", None) and (
             isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads <= 0
         ):
             raise bad("threads", f"must be a positive whole number or auto, got {self.threads!r}")
