@@ -7,18 +7,24 @@ slows every variant alike):
   torch.optim.Adam with its defaults), eager fp32, NCHW. It is written here, not imported.
 - ``fp32``: ours (backproplab.dcn: pooling before monotone nonlinearities, channels-last, fused
   Adam), monitoring off.
-- ``bf16``: ours with bfloat16 autocast.
+- ``auto``: ours at the precision ``--precision auto`` picks on this machine (bf16 only where the
+  hardware does it natively, else fp32): the default must never be slower than fp32.
+- ``bf16``: ours with bfloat16 autocast, forced (not in the default list: on a CPU without AVX-512
+  BF16 or AMX it is emulated, about 12x slower).
 - ``fp32+monitor``: ours with the TensorBoard summaries of train() every 100 steps (17 tensors:
   histograms and statistics), written to a temporary folder.
 
 Reports the median seconds per step, the mean over whole blocks, the ratios of the medians to the
 baseline, achieved GFLOP/s (flops_per_step / median time), and the monitoring overhead from its
-parts timed directly (see :func:`monitoring_overhead`).
+parts timed directly (see :func:`monitoring_overhead`). Every result is printed with the machine it
+was measured on: CPU model, the vector instructions torch uses, whether bf16 is native, the thread
+count, and the GPU's name with ``--device cuda`` (where each step is timed up to its completion on
+the GPU, ``torch.cuda.synchronize``).
 
-``--full`` also trains the baseline and ours (fp32 and bf16) for the full 5,500 steps and
-compares test accuracies (minutes each).
+``--full`` also trains the baseline and ours (fp32 and auto) for the full 5,500 steps and
+compares test accuracies (minutes each on a CPU).
 
-    python benchmarks/bench_dcn.py [--steps 300] [--threads 2] [--full]
+    python benchmarks/bench_dcn.py [--steps 300] [--threads auto] [--device cpu] [--full]
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from backproplab import hardware
 from backproplab.datasets import mnist
 from backproplab.dcn import DCN, TrainConfig, flops_per_step, make_optimizer, train
 from backproplab.dcn.training import forward_backward, make_autocast, write_summaries
@@ -75,8 +83,11 @@ class Variant:
         data: mnist.Datasets,
         model: nn.Module,
         step: Callable[[torch.Tensor, torch.Tensor, int], None],
+        device: torch.device,
     ) -> None:
-        self.name, self.model, self.step_fn = name, model, step
+        self.name, self.model, self.step_fn, self.device = name, model, step, device
+        # On a GPU a step is timed until the GPU has finished it.
+        self.sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
         self.batches = mnist.DataSet(data.train.images, data.train.labels, seed=0)
         self.times: list[float] = []
         self.blocks: list[float] = []  # mean seconds per step of each block
@@ -87,22 +98,31 @@ class Variant:
         if self.writer is not None:
             self.writer.close()
 
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ys = self.batches.next_batch(BATCH)
+        return torch.from_numpy(xs).to(self.device), torch.from_numpy(ys).to(self.device)
+
+    def timed_step(self, index: int) -> float:
+        x, y = self.batch()
+        self.sync()
+        t0 = time.perf_counter()
+        self.step_fn(x, y, index)
+        self.sync()
+        return time.perf_counter() - t0
+
     def run_block(self, n: int, record: bool = True) -> None:
         times = []
         for _ in range(n):
-            xs, ys = self.batches.next_batch(BATCH)
-            t0 = time.perf_counter()
-            self.step_fn(torch.from_numpy(xs), torch.from_numpy(ys), self.step_index)
-            times.append(time.perf_counter() - t0)
+            times.append(self.timed_step(self.step_index))
             self.step_index += 1
         if record:
             self.times += times
             self.blocks.append(sum(times) / n)
 
 
-def baseline_variant(data: mnist.Datasets) -> Variant:
+def baseline_variant(data: mnist.Datasets, device: torch.device) -> Variant:
     torch.manual_seed(0)
-    model = StraightforwardNet()
+    model = StraightforwardNet().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step(x: torch.Tensor, y: torch.Tensor, i: int) -> None:
@@ -111,14 +131,17 @@ def baseline_variant(data: mnist.Datasets) -> Variant:
         loss.backward()
         optimizer.step()
 
-    return Variant("baseline", data, model, step)
+    return Variant("baseline", data, model, step, device)
 
 
-def ours_variant(data: mnist.Datasets, precision: str, logdir: Path | None) -> Variant:
+def ours_variant(data: mnist.Datasets, device: torch.device, precision: str, logdir: Path | None) -> Variant:
+    name = f"{precision}+monitor" if logdir is not None else precision
+    if precision == "auto":
+        precision = hardware.resolve_precision("auto", str(device))[0]
     torch.manual_seed(0)
-    model = DCN().to(memory_format=torch.channels_last)
+    model = DCN().to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer("adam", model.parameters())
-    autocast = make_autocast(torch.device("cpu"), precision)
+    autocast = make_autocast(device, precision)
     writer = SummaryWriter(logdir) if logdir is not None else None
 
     def step(x: torch.Tensor, y: torch.Tensor, i: int) -> None:
@@ -133,8 +156,7 @@ def ours_variant(data: mnist.Datasets, precision: str, logdir: Path | None) -> V
                 write_summaries(writer, model, capture, i)
         optimizer.step()
 
-    name = f"{precision}+monitor" if writer is not None else precision
-    variant = Variant(name, data, model, step)
+    variant = Variant(name, data, model, step, device)
     variant.writer = writer
     return variant
 
@@ -150,10 +172,7 @@ def monitoring_overhead(variant: Variant, step_s: float, samples: int) -> dict[s
     monitored, plain = [], []
     for _ in range(samples):
         for index, bucket in ((0, monitored), (1, plain)):  # step index 0 is a monitored one
-            xs, ys = variant.batches.next_batch(BATCH)
-            t0 = time.perf_counter()
-            variant.step_fn(torch.from_numpy(xs), torch.from_numpy(ys), index)
-            bucket.append(time.perf_counter() - t0)
+            bucket.append(variant.timed_step(index))
     extra = max(statistics.median(monitored) - statistics.median(plain), 0.0)
     with tempfile.TemporaryDirectory() as tmp, SummaryWriter(tmp) as writer:
         t0 = time.perf_counter()
@@ -169,15 +188,17 @@ def monitoring_overhead(variant: Variant, step_s: float, samples: int) -> dict[s
     return {"monitored_step_extra_s": extra, "scalar_s": scalar, "overhead_fraction": overhead}
 
 
-def full_baseline_run(data: mnist.Datasets, steps: int) -> dict[str, float]:
-    variant = baseline_variant(data)
+def full_baseline_run(data: mnist.Datasets, steps: int, device: torch.device) -> dict[str, float]:
+    variant = baseline_variant(data, device)
     t0 = time.perf_counter()
     variant.run_block(steps, record=False)
     wall = time.perf_counter() - t0
     model = variant.model.eval()
     with torch.inference_mode():
-        logits = torch.cat([model(torch.from_numpy(data.test.images[i : i + 1000])) for i in range(0, 10000, 1000)])
-    accuracy = (logits.argmax(1).numpy() == data.test.labels).mean()
+        logits = torch.cat(
+            [model(torch.from_numpy(data.test.images[i : i + 1000]).to(device)) for i in range(0, 10000, 1000)]
+        )
+    accuracy = (logits.argmax(1).cpu().numpy() == data.test.labels).mean()
     return {"test_accuracy": float(accuracy), "wall_seconds": wall}
 
 
@@ -186,23 +207,29 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="timed steps per variant (default 300)")
     parser.add_argument("--block", type=int, default=MONITOR_EVERY, help="steps per interleaved block")
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps per variant first")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--variants", default="baseline,fp32,bf16,fp32+monitor")
+    parser.add_argument("--threads", default="auto", help="PyTorch threads: a number or auto (every usable core)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--variants", default="baseline,fp32,auto,fp32+monitor", help="also: bf16")
     parser.add_argument("--monitor-samples", type=int, default=15, help="monitored/plain step pairs timed")
     parser.add_argument("--full", action="store_true", help="also full 5,500-step runs and test accuracies")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    threads = int(args.threads) if args.threads != "auto" else "auto"
+    machine, _ = hardware.resolve(args.device, "auto", threads, False)
+    torch.set_num_threads(machine.threads)
+    device = torch.device(machine.device)
     data = mnist.load(progress=False)
     flops = flops_per_step(BATCH)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {flops / 1e9:.2f} GFLOP per step")
+    print(f"machine: {machine.describe()}")
+    print(f"torch {torch.__version__}, {flops / 1e9:.2f} GFLOP per step")
 
     with tempfile.TemporaryDirectory() as tmp:
         makers = {
-            "baseline": lambda: baseline_variant(data),
-            "fp32": lambda: ours_variant(data, "fp32", None),
-            "bf16": lambda: ours_variant(data, "bf16", None),
-            "fp32+monitor": lambda: ours_variant(data, "fp32", Path(tmp) / "monitor"),
+            "baseline": lambda: baseline_variant(data, device),
+            "fp32": lambda: ours_variant(data, device, "fp32", None),
+            "auto": lambda: ours_variant(data, device, "auto", None),
+            "bf16": lambda: ours_variant(data, device, "bf16", None),
+            "fp32+monitor": lambda: ours_variant(data, device, "fp32", Path(tmp) / "monitor"),
         }
         variants = [makers[name]() for name in args.variants.split(",")]
         for variant in variants:
@@ -214,9 +241,10 @@ def main() -> None:
                 variant.run_block(args.block)
             print(f"round {r + 1}/{rounds}: " + ", ".join(f"{v.name} {v.blocks[-1] * 1e3:.1f}" for v in variants))
 
-        results: dict[str, dict[str, float]] = {}
+        results: dict[str, Any] = {"machine": machine.as_dict()}
         base = next((v for v in variants if v.name == "baseline"), None)
-        print(f"\n{'variant':<14} {'median ms':>9} {'block-mean ms':>13} {'speed-up':>8} {'GFLOP/s':>8}")
+        print(f"\nmachine: {machine.describe()} (auto = {machine.precision})")
+        print(f"{'variant':<14} {'median ms':>9} {'block-mean ms':>13} {'speed-up':>8} {'GFLOP/s':>8}")
         for v in variants:
             median = statistics.median(v.times)
             mean = statistics.mean(v.blocks)
@@ -240,18 +268,26 @@ def main() -> None:
     if args.full:
         steps = 5500
         print("\nfull runs (5,500 steps) ...")
-        results["full_baseline"] = full_baseline_run(data, steps)
-        print(f"baseline: test accuracy {results['full_baseline']['test_accuracy']:.2%}")
-        for precision in ("fp32", "bf16"):
+        results["full_baseline"] = full_baseline_run(data, steps, device)
+        print(
+            f"baseline: test accuracy {results['full_baseline']['test_accuracy']:.2%}, "
+            f"{results['full_baseline']['wall_seconds']:.0f} s; machine: {machine.describe()}"
+        )
+        for precision in ("fp32", "auto"):
             with tempfile.TemporaryDirectory() as tmp:
-                config = TrainConfig(steps=steps, precision=precision, threads=args.threads, out=tmp, overwrite=True)
+                settings = {"threads": machine.threads, "device": args.device, "out": tmp, "overwrite": True}
+                config = TrainConfig(steps=steps, precision=precision, **settings)
                 metrics = train(config, data, progress=True)
             results[f"full_{precision}"] = {
                 "test_accuracy": metrics["test_accuracy"],
                 "validation_accuracy": metrics["validation_accuracy"],
                 "wall_seconds": metrics["wall_seconds"],
+                "precision": metrics["precision"],
             }
-            print(f"ours {precision}: test accuracy {metrics['test_accuracy']:.2%}")
+            print(
+                f"ours {precision} ({metrics['precision']}): test accuracy {metrics['test_accuracy']:.2%}, "
+                f"{metrics['wall_seconds']:.0f} s; machine: {machine.describe()}"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

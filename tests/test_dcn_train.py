@@ -51,6 +51,7 @@ def synthetic_mnist(n_train: int = 120, n_eval: int = 40, seed: int = 0) -> mnis
 
 def small_config(tmp_path, **overrides) -> TrainConfig:
     settings = {"steps": 5, "batch_size": 10, "eval_every": 3, "monitor_every": 2, "out": str(tmp_path / "run")}
+    settings["threads"] = 1  # as the module's fixture: two test processes share two cores
     settings.update(overrides)
     return TrainConfig(**settings)
 
@@ -170,7 +171,7 @@ def test_diverging_run_ends_cleanly_with_logs(tmp_path) -> None:
         ({"lr": -1e-3}, "--lr: must be a positive number"),
         ({"dropout": 1.0}, "--dropout: is the probability of dropping a unit"),
         ({"eval_every": 0}, "--eval-every: must be a positive"),
-        ({"precision": "fp16"}, "--precision: unknown precision 'fp16'; choose one of: fp32, bf16"),
+        ({"precision": "fp16"}, "--precision: unknown precision 'fp16'; choose one of: auto, fp32, bf16"),
         ({"device": "tpu"}, "--device: unknown device 'tpu'"),
     ],
 )

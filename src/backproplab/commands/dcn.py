@@ -6,7 +6,9 @@ import argparse
 import dataclasses
 import json
 import sys
+import warnings
 from pathlib import Path
+from typing import Any
 
 from backproplab.dcn.config import TrainConfig
 from backproplab.settings import add_arguments, given
@@ -48,13 +50,19 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return config
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    print(f"backproplab dcn: warning: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from backproplab.dcn.training import train
 
     config = config_from_args(args)
     quiet = args.quiet
     try:
-        metrics = train(config, progress=not quiet)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            metrics = train(config, progress=not quiet)
     except KeyboardInterrupt:
         print(
             f"backproplab dcn: interrupted; continue with: backproplab dcn --out {config.out_dir()} --resume",

@@ -123,5 +123,7 @@ OPTIMIZERS: Registry[OptimizerChoice] = Registry(
 
 #: Numeric precision of the forward and backward passes; bf16 = bfloat16 autocast.
 PRECISIONS: Registry[str] = Registry(
-    "precision", {"fp32": "float32", "bf16": "bfloat16"}, aliases={"float32": "fp32", "bfloat16": "bf16"}
+    "precision",
+    {"auto": "bf16 where native, else fp32", "fp32": "float32", "bf16": "bfloat16"},
+    aliases={"float32": "fp32", "bfloat16": "bf16"},
 )

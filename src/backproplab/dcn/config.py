@@ -11,6 +11,7 @@ from typing import Any
 from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS, PRECISIONS
 from backproplab.errors import UsageError
 from backproplab.settings import (
+    Invalid,
     fraction,
     non_negative_int,
     positive_float,
@@ -49,12 +50,29 @@ def _device(value: str) -> str:
     return value
 
 
+def _whole_or_auto(text: str) -> int | str:
+    # Anything else goes through as typed, for the check to name the problem.
+    return int(text) if text.strip().lstrip("+-").isdigit() else text
+
+
+def _threads(value: object) -> int | str:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise Invalid("must be a positive whole number or auto")
+    return value
+
+
 _NET, _TRAIN, _OUT, _HW = "network", "training", "monitoring and output", "hardware and data"
 
 
 @dataclass
 class TrainConfig:
     """Settings of one run; the defaults are the course's (Deep MNIST for Experts).
+
+    ``threads="auto"`` means every usable core; ``precision="auto"`` bf16 where the hardware does it
+    natively, else fp32 (:mod:`backproplab.hardware`); ``deterministic`` asks PyTorch for reproducible
+    algorithms (matters on a GPU, where it costs speed; a CPU run is reproducible anyway).
 
     Each field is declared once with its flag, help and check (:func:`backproplab.settings.setting`);
     a config is checked and its names normalised when it is built. ``lr=None`` means the optimizer's
@@ -100,11 +118,30 @@ class TrainConfig:
     monitor_every: int = setting(
         100, "steps between histogram/statistics summaries", check=positive_int, metavar="N", group=_OUT
     )
-    threads: int | None = setting(
-        None, "CPU threads for PyTorch", check=positive_int, metavar="N", group=_HW, default_text="PyTorch's choice"
+    threads: int | str | None = setting(
+        "auto",
+        "CPU threads for PyTorch; auto = every core this process may use (None in Python: PyTorch's current "
+        "setting)",
+        parse=_whole_or_auto,
+        check=_threads,
+        metavar="N",
+        group=_HW,
     )
     device: str = setting("cpu", "cpu, cuda or cuda:N", check=_device, metavar="DEV", group=_HW)
-    precision: str = setting("fp32", "arithmetic (bf16: bfloat16 autocast)", choices=PRECISIONS, metavar="P", group=_HW)
+    precision: str = setting(
+        "auto",
+        "arithmetic: fp32, bf16 (bfloat16 autocast) or auto = bf16 only where the CPU (AVX-512 BF16 or AMX) or "
+        "GPU does it natively, else fp32; forced bf16 elsewhere is many times slower",
+        choices=PRECISIONS,
+        metavar="P",
+        group=_HW,
+    )
+    deterministic: bool = setting(
+        False,
+        "reproducible algorithms on a GPU (cuDNN/cuBLAS), needed there for bit-exact --resume; slower on a GPU, "
+        "no effect on a CPU",
+        group=_HW,
+    )
     data_dir: str | None = setting(
         None,
         "folder with the MNIST files",
@@ -146,7 +183,7 @@ class TrainConfig:
         parts = [self.activation, self.init, self.optimizer]
         if self.lr is not None:
             parts.append(f"lr{self.lr:g}")
-        if self.precision != "fp32":
+        if self.precision != "auto":
             parts.append(self.precision)
         parts.append(f"seed{self.seed}")
         return "-".join(parts)

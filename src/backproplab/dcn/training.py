@@ -12,7 +12,13 @@ One run writes to its own folder (``config.out_dir()``):
 - ``config.json`` (every setting), written first; ``metrics.json`` at the end, also when the run
   diverges or is interrupted (``status``: completed, diverged or interrupted).
 - ``checkpoint.pt`` after each evaluation, atomically; ``resume=True`` continues from it and ends
-  with the same weights as an uninterrupted run (same device and thread count).
+  with the same weights as an uninterrupted run (same device and thread count; on a GPU with
+  ``deterministic``).
+
+Hardware (:mod:`backproplab.hardware`): ``precision``/``threads`` "auto" are resolved once per run;
+``metrics.json`` records what ran. The batches are drawn on the device (:mod:`.device_batches`);
+on a GPU the per-step losses stay there until the end of each monitoring interval
+(:mod:`.loss_buffer`), so that steps that do not log never make the host wait for the GPU.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from backproplab import hardware
 from backproplab.dcn.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
@@ -36,6 +44,8 @@ from backproplab.dcn.checkpoint import (
     save_checkpoint,
 )
 from backproplab.dcn.config import TRAJECTORY_FIELDS, TrainConfig
+from backproplab.dcn.device_batches import DeviceBatches
+from backproplab.dcn.loss_buffer import LossBuffer
 from backproplab.dcn.model import DCN, LAYERS, count_parameters, flops_per_step
 from backproplab.dcn.optim import make_optimizer
 from backproplab.errors import TrainingDiverged, UsageError
@@ -66,6 +76,8 @@ MONITORED = (
 )
 EVAL_TAGS = ("eval/validation_error", "eval/test_error", "eval/validation_accuracy", "eval/test_accuracy")
 EVAL_BATCH = 1000
+#: On a GPU evaluation takes larger batches: fewer launches, activations still well under 1 GB.
+EVAL_BATCH_GPU = 5000
 _RUN_FILES = ("config.json", "metrics.json", CHECKPOINT_NAME)
 
 
@@ -133,17 +145,20 @@ def make_autocast(device: torch.device, precision: str) -> Callable[[], contextl
 
 
 @torch.inference_mode()
-def evaluate(model: DCN, images: torch.Tensor, labels: torch.Tensor, autocast: Callable) -> float:
-    """Accuracy of ``model`` on ``images`` (N, 784) with ``labels`` (N,), in batches, dropout off."""
+def evaluate(
+    model: DCN, images: torch.Tensor, labels: torch.Tensor, autocast: Callable, batch_size: int = EVAL_BATCH
+) -> float:
+    """Accuracy of ``model`` on ``images`` (N, 784) with ``labels`` (N,), in batches, dropout off.
+    The count stays on the device until the end: one host transfer per call."""
     was_training = model.training
     model.eval()
-    correct = 0
-    for start in range(0, len(labels), EVAL_BATCH):
+    correct = torch.zeros((), dtype=torch.int64, device=labels.device)
+    for start in range(0, len(labels), batch_size):
         with autocast():
-            logits = model(images[start : start + EVAL_BATCH])
-        correct += int((logits.argmax(1) == labels[start : start + EVAL_BATCH]).sum())
+            logits = model(images[start : start + batch_size])
+        correct += (logits.argmax(1) == labels[start : start + batch_size]).sum()
     model.train(was_training)
-    return correct / len(labels)
+    return int(correct) / len(labels)
 
 
 def _prepare_folder(config: TrainConfig, out: Path) -> dict[str, Any] | None:
@@ -200,8 +215,10 @@ def train(
     Its iterator is left as found, so a sweep can share it. None: load it from ``config.data_dir``.
     ``callback(step, loss)`` is called after every step, and after its evaluation and checkpoint
     when it has them (a sweep's own progress; raising KeyboardInterrupt in it stops the run as
-    Ctrl-C does, with ``metrics.json`` status "interrupted").
-    ``threads``, when set, changes PyTorch's global thread count.
+    Ctrl-C does, with ``metrics.json`` status "interrupted"); on a GPU, where losses are read once
+    per monitoring interval, the calls for an interval's steps come together at its end.
+    PyTorch's thread count and determinism flags are set for the run and restored after it.
+    An explicit ``precision="bf16"`` without native bf16 warns (:class:`hardware.SlowPrecisionWarning`).
 
     Raises :class:`UsageError` for bad settings (before any data is read) and
     :class:`TrainingDiverged` (a ``UsageError``) when the loss stops being finite.
@@ -214,10 +231,29 @@ def train(
     n_train = len(data.train.labels)
     if config.batch_size > n_train:
         raise UsageError(f"--batch-size: {config.batch_size} is larger than the {n_train} training images")
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    with _restored_iterator(data.train):
-        return _run(config, data, out, checkpoint, progress, callback)
+    used = _resolve_hardware(config)
+    with hardware.applied(used), _restored_iterator(data.train):
+        return _run(config, data, out, checkpoint, progress, callback, used)
+
+
+# ----------------------------------------------------------------------------- hardware
+
+
+def _resolve_hardware(config: TrainConfig) -> hardware.Hardware:
+    used, warning = hardware.resolve(config.device, config.precision, config.threads, config.deterministic)
+    if warning:
+        warnings.warn(warning, hardware.SlowPrecisionWarning, stacklevel=3)
+    return used
+
+
+def _reads_loss_every_step(device: torch.device) -> bool:
+    """Read each step's loss at once on a CPU (free there; progress shows it), buffer it on a GPU.
+    Tests patch this to run the buffered path on a CPU."""
+    return device.type == "cpu"
+
+
+def _eval_batch(device: torch.device) -> int:
+    return EVAL_BATCH_GPU if device.type == "cuda" else EVAL_BATCH
 
 
 def _run(
@@ -227,8 +263,9 @@ def _run(
     checkpoint: dict[str, Any] | None,
     progress: bool,
     callback: Callable[[int, float], None] | None,
+    used: hardware.Hardware,
 ) -> dict[str, Any]:
-    device = torch.device(config.device)
+    device = torch.device(used.device)
     torch.manual_seed(config.seed)
     # channels_last: oneDNN's convolutions run in NHWC; keeping the weights there avoids reorders.
     model = DCN(config.activation, config.init, config.dropout).to(device, memory_format=torch.channels_last)
@@ -242,17 +279,38 @@ def _run(
         start, history, wall_before = checkpoint["step"], checkpoint["history"], checkpoint["wall_seconds"]
     write_json(out / "config.json", config.to_dict())
 
-    autocast = make_autocast(device, config.precision)
+    autocast = make_autocast(device, used.precision)
+    batches = DeviceBatches(data.train, device)
     validation = _as_tensor(data.validation.images, data.validation.labels, device)
     test = _as_tensor(data.test.images, data.test.labels, device)
+    eval_batch = _eval_batch(device)
     steps_per_epoch = len(data.train.labels) / config.batch_size
     say = _printer(progress)
+    losses = LossBuffer(every_step=_reads_loss_every_step(device))
 
     def finish(status: str, steps_done: int, wall: float, **extra: Any) -> dict[str, Any]:
         metrics = _metrics(config, model, history, status, steps_done, wall_before + wall, steps_done - start, wall)
+        metrics.update(used.as_dict())
         metrics.update(extra)
         write_json(out / "metrics.json", metrics)
         return metrics
+
+    def read_losses(step: int, capture: dict[str, torch.Tensor] | None) -> list[tuple[int, float]]:
+        """Write the pending steps' ``train/loss``; stop the run at the first non-finite one (the
+        weights are summarised as they are at ``step``, the step being taken)."""
+        read = losses.read()
+        for at, value in read:
+            writer.add_scalar("train/loss", value, at)
+            if not math.isfinite(value):
+                write_summaries(writer, model, capture, step)
+                metrics = finish("diverged", at, time.perf_counter() - began, diverged_at_step=at, diverged_loss=value)
+                raise TrainingDiverged(
+                    f"training diverged at step {at}: the loss became {value} with {config.optimizer} at "
+                    f"learning rate {config.learning_rate:g}; try a smaller --lr (logs and metrics are in {out})",
+                    metrics,
+                )
+            recent_losses.append(value)
+        return read
 
     bar = progress_bar(config.steps, enabled=progress, initial=start, desc=config.run_name(), unit="step")
     writer = SummaryWriter(out, purge_step=start if checkpoint is not None else None)
@@ -262,24 +320,12 @@ def _run(
     try:
         model.train()
         for step in range(start, config.steps):
-            xs, ys = data.train.next_batch(config.batch_size)
-            x = torch.as_tensor(xs, device=device).view(-1, 1, 28, 28)
-            y = torch.as_tensor(ys, device=device)
+            x, y = batches.next_batch(config.batch_size)
             monitor = step % config.monitor_every == 0 or step == config.steps - 1
             capture: dict[str, torch.Tensor] | None = {} if monitor else None
-            logits, loss = forward_backward(model, optimizer, x, y, autocast, capture)
-            loss_value = loss.item()
-            writer.add_scalar("train/loss", loss_value, step)
-            if not math.isfinite(loss_value):
-                write_summaries(writer, model, capture, step)
-                metrics = finish(
-                    "diverged", step, time.perf_counter() - began, diverged_at_step=step, diverged_loss=loss_value
-                )
-                raise TrainingDiverged(
-                    f"training diverged at step {step}: the loss became {loss_value} with {config.optimizer} at "
-                    f"learning rate {config.learning_rate:g}; try a smaller --lr (logs and metrics are in {out})",
-                    metrics,
-                )
+            logits, loss = forward_backward(model, optimizer, x.view(-1, 1, 28, 28), y, autocast, capture)
+            losses.add(step, loss)
+            read = read_losses(step, capture) if losses.due(monitor) else []
             if monitor:
                 accuracy = (logits.argmax(1) == y).float().mean().item()
                 writer.add_scalar("train/accuracy", accuracy, step)
@@ -287,13 +333,17 @@ def _run(
                 del capture
             optimizer.step()
             completed = done = step + 1
-            recent_losses.append(loss_value)
+            evaluating = done % config.eval_every == 0 or done == config.steps
+            if losses.due(evaluating):
+                read += read_losses(step, None)
             if bar is not None:
                 bar.update(1)
-                if step % 10 == 0:
-                    bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
-            if done % config.eval_every == 0 or done == config.steps:
-                record = _evaluate_all(model, validation, test, autocast, done, steps_per_epoch, recent_losses)
+                if read and (step % 10 == 0 or len(read) > 1):
+                    bar.set_postfix(loss=f"{read[-1][1]:.4f}", refresh=False)
+            if evaluating:
+                record = _evaluate_all(
+                    model, validation, test, autocast, eval_batch, done, steps_per_epoch, recent_losses
+                )
                 recent_losses = []
                 history.append(record)
                 writer.add_scalars({f"eval/{k}": record[k] for k in _EVAL_KEYS}, done)
@@ -311,15 +361,18 @@ def _run(
                         "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(),
                         "random": random_states(device),
-                        "data": data.train.state_dict(),
+                        "data": batches.state_dict(),
                         "history": history,
                         "wall_seconds": wall_before + time.perf_counter() - began,
                     },
                 )
             if callback is not None:
-                callback(step, loss_value)
+                for at, value in read:
+                    callback(at, value)
         return finish("completed", config.steps, time.perf_counter() - began)
     except KeyboardInterrupt:
+        for at, value in losses.read():  # steps taken but not yet logged (a GPU's buffered losses)
+            writer.add_scalar("train/loss", value, at)
         finish("interrupted", completed, time.perf_counter() - began)
         raise
     finally:
@@ -336,12 +389,13 @@ def _evaluate_all(
     validation: tuple[torch.Tensor, torch.Tensor],
     test: tuple[torch.Tensor, torch.Tensor],
     autocast: Callable,
+    batch_size: int,
     done: int,
     steps_per_epoch: float,
     recent_losses: list[float],
 ) -> dict[str, float]:
-    val_acc = evaluate(model, *validation, autocast)
-    test_acc = evaluate(model, *test, autocast)
+    val_acc = evaluate(model, *validation, autocast, batch_size)
+    test_acc = evaluate(model, *test, autocast, batch_size)
     return {
         "step": done,
         "epoch": done / steps_per_epoch,
@@ -376,8 +430,6 @@ def _metrics(
         "parameter_count": count_parameters(model),
         "gflop_per_step": flops / 1e9,
         "gflops_per_second": flops * rate / 1e9,
-        "device": config.device,
-        "threads": torch.get_num_threads(),
         "config": config.to_dict(),
     }
 
