@@ -1,9 +1,9 @@
-"""The NumPy engine's trainer: numbers pinned to the code before it existed, divergence, callbacks."""
+"""The NumPy engine's trainer: numbers pinned to the loops before it existed (tests/reference_training.py),
+divergence, callbacks."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from backproplab.datasets import make_moons
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.scratch import DeepNeuralNetwork, NeuralNetwork, Trainer
+from reference_training import fit_deep, fit_three_layer
 
 
 def xor_data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -22,105 +23,136 @@ def xor_data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, (X[:, 0] * X[:, 1] > 0).astype(np.int64)
 
 
-def fingerprint(net: Any, history: dict[str, Any], printed: str) -> str:
-    """sha256 over the final parameters' bytes, every history curve (list) and the printed lines."""
-    h = hashlib.sha256()
-    for p in net.parameters():
-        h.update(np.ascontiguousarray(p).tobytes())
-    for key in sorted(k for k, v in history.items() if isinstance(v, list)):
-        h.update(key.encode())
-        h.update(np.asarray(history[key], dtype=np.float64).tobytes())
-    h.update(printed.encode())
-    return h.hexdigest()
-
-
-def pinned_run(name: str) -> tuple[Any, dict[str, Any], str]:
+def pinned_config(name: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """``(fresh network, positional and keyword arguments of fit_model)`` of one pinned run."""
     X, y = xor_data()
+    if name == "three_tanh":
+        return NeuralNetwork(2, 3, 2, "tanh", seed=0), (X, y), {"num_passes": 2000, "record_every": 50}
+    if name == "three_relu":
+        net = NeuralNetwork(2, 10, 2, "relu", reg_lambda=0.001, seed=3)
+        return net, (X, y), {"epsilon": 0.005, "num_passes": 1500, "print_loss": False}
+    if name == "deep_full_sgd":
+        return DeepNeuralNetwork(2, [5, 5], 2, "tanh", seed=1), (X, y, 0.01, 1200, True), {}
+    if name == "deep_adam_minibatch_early_stop":
+        net = DeepNeuralNetwork(2, [16, 16, 16], 2, "relu", seed=2, init="he")
+        options = {"batch_size": 32, "optimizer": "adam", "validation_split": 0.25, "patience": 10}
+        return net, (X, y, 0.01, 400, False), options
+    if name == "deep_lr_decay_momentum":
+        net = DeepNeuralNetwork(2, [8, 8], 2, ["sigmoid", "relu"], reg_lambda=0.005, seed=4, init="xavier")
+        options = {
+            "batch_size": 50,
+            "optimizer": "momentum",
+            "optimizer_options": {"momentum": 0.8},
+            "lr_decay": 0.98,
+            "record_every": 7,
+        }
+        return net, (X, y, 0.005, 150, False), options
+    assert name == "deep_float32_rmsprop_valdata"
+    net = DeepNeuralNetwork(2, [12], 2, "tanh", seed=5, dtype=np.float32)
+    options = {
+        "batch_size": 40,
+        "optimizer": "rmsprop",
+        "validation_data": xor_data(60, seed=9),
+        "patience": 20,
+        "restore_best": False,
+        "shuffle": False,
+    }
+    return net, (X, y, 0.002, 120, False), options
+
+
+def pinned_run(name: str, reference: bool) -> tuple[Any, dict[str, Any], str]:
+    """One pinned run, through ``fit_model`` (the Trainer) or through the loop of 8ea1841."""
+    net, args, kwargs = pinned_config(name)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        if name == "three_tanh":
-            net: Any = NeuralNetwork(2, 3, 2, "tanh", seed=0)
-            hist = net.fit_model(X, y, num_passes=2000, print_loss=True, record_every=50)
-        elif name == "three_relu":
-            net = NeuralNetwork(2, 10, 2, "relu", reg_lambda=0.001, seed=3)
-            hist = net.fit_model(X, y, epsilon=0.005, num_passes=1500, print_loss=False)
-        elif name == "deep_full_sgd":
-            net = DeepNeuralNetwork(2, [5, 5], 2, "tanh", seed=1)
-            hist = net.fit_model(X, y, 0.01, 1200, True)
-        elif name == "deep_adam_minibatch_early_stop":
-            net = DeepNeuralNetwork(2, [16, 16, 16], 2, "relu", seed=2, init="he")
-            hist = net.fit_model(
-                X, y, 0.01, 400, False, batch_size=32, optimizer="adam", validation_split=0.25, patience=10
-            )
-        elif name == "deep_lr_decay_momentum":
-            net = DeepNeuralNetwork(2, [8, 8], 2, ["sigmoid", "relu"], reg_lambda=0.005, seed=4, init="xavier")
-            hist = net.fit_model(
-                X,
-                y,
-                0.005,
-                150,
-                False,
-                batch_size=50,
-                optimizer="momentum",
-                optimizer_options={"momentum": 0.8},
-                lr_decay=0.98,
-                record_every=7,
-            )
+        if not reference:
+            history = net.fit_model(*args, **kwargs)
+        elif isinstance(net, DeepNeuralNetwork):  # before NeuralNetwork: the deep network is one too
+            history = fit_deep(net, *args, **kwargs)
         else:
-            net = DeepNeuralNetwork(2, [12], 2, "tanh", seed=5, dtype=np.float32)
-            Xv, yv = xor_data(60, seed=9)
-            hist = net.fit_model(
-                X,
-                y,
-                0.002,
-                120,
-                False,
-                batch_size=40,
-                optimizer="rmsprop",
-                validation_data=(Xv, yv),
-                patience=20,
-                restore_best=False,
-                shuffle=False,
-            )
-    return net, hist, out.getvalue()
+            history = fit_three_layer(net, *args, **kwargs)
+    return net, history, out.getvalue()
 
 
-# Recorded from the code before the trainer existed (commit 8ea1841, training inside the models):
-# the trainer must reproduce its weights, histories and printed lines bit for bit. On a machine whose
-# BLAS orders its sums differently these may differ in the last bits; re-record them there from
-# 8ea1841 (the fingerprint code above is the recipe), never from the code under test.
-# (The three-layer history gained passes_run, best_pass and stopped_early with the trainer.)
-SHA256 = {
-    "three_tanh": "64ed7ef055656eb812458b72b6e2ae7d3e14b62b3c7b78c00ef10c506bbb77b2",
-    "three_relu": "e6ebc86adfeac81d9f4cf06d11416b23a7f7bab400136dfa862fcfb37ba6c5c8",
-    "deep_full_sgd": "2433b723daa63ddd837fee473df12511e75c73420cb13f52506e06f7ec74c1aa",
-    "deep_adam_minibatch_early_stop": "ddae72621bc9390b92257dd34479387678a7ca952dfa6e8d4ac8d41337a0e434",
-    "deep_lr_decay_momentum": "608e004a004db8bc7e45877f598897cbea26a6fb3b25ab40f8b5e21058bd05c8",
-    "deep_float32_rmsprop_valdata": "cd97ff000950bfa1002ab42539224e3118510e40c1cb68e114ab21e68bae7c2b",
-}
-# final loss (float.hex), records, passes_run, best_pass, stopped_early
-FACTS = {
-    "three_tanh": ("0x1.cd7f4cf1cb5f4p+5", 41, 2000, None, False),
-    "three_relu": ("0x1.ec4e2ba237d74p+0", 16, 1500, None, False),
-    "deep_full_sgd": ("0x1.2c4a7a9b7baf4p+0", 201, 1200, None, False),
-    "deep_adam_minibatch_early_stop": ("0x1.6021f0369b9dfp+1", 13, 24, 14, True),
-    "deep_lr_decay_momentum": ("0x1.af8e15c49f77bp+3", 23, 150, None, False),
-    "deep_float32_rmsprop_valdata": ("0x1.3a4bfc07ae148p+5", 121, 120, 120, False),
+# What each pinned run exercises, from the reference: records, passes_run, best_pass, stopped_early.
+COVERS = {
+    "three_tanh": (41, 2000, None, False),
+    "three_relu": (16, 1500, None, False),
+    "deep_full_sgd": (201, 1200, None, False),
+    "deep_adam_minibatch_early_stop": (13, 24, 14, True),
+    "deep_lr_decay_momentum": (23, 150, None, False),
+    "deep_float32_rmsprop_valdata": (121, 120, 120, False),
 }
 
 
-@pytest.mark.parametrize("name", sorted(SHA256))
+@pytest.mark.parametrize("name", sorted(COVERS))
 def test_same_seed_same_numbers_as_before_the_trainer(name: str) -> None:
-    net, hist, printed = pinned_run(name)
-    final_loss, n_records, passes_run, best_pass, stopped_early = FACTS[name]
-    assert (len(hist["loss"]), hist["passes_run"], hist["best_pass"], hist["stopped_early"]) == (
-        n_records,
-        passes_run,
-        best_pass,
-        stopped_early,
-    )
-    assert float(hist["loss"][-1]).hex() == final_loss
-    assert fingerprint(net, hist, printed) == SHA256[name]
+    """The Trainer reproduces the loops of 8ea1841 (tests/reference_training.py) bit for bit, on
+    whatever machine: parameters, every history curve and the printed lines."""
+    net, hist, printed = pinned_run(name, reference=False)
+    ref_net, ref_hist, ref_printed = pinned_run(name, reference=True)
+    for p, ref in zip(net.parameters(), ref_net.parameters(), strict=True):
+        assert p.dtype == ref.dtype and np.array_equal(p, ref)
+    assert {k: v for k, v in hist.items() if isinstance(v, list)} == {
+        k: v for k, v in ref_hist.items() if isinstance(v, list)
+    }
+    assert printed == ref_printed
+    # the scalars: 8ea1841's deep loop had them; the three-layer history gained them with the trainer
+    assert {k: hist[k] for k, v in ref_hist.items() if not isinstance(v, list)} == {
+        k: v for k, v in ref_hist.items() if not isinstance(v, list)
+    }
+    n_records, passes_run, best_pass, stopped_early = COVERS[name]
+    assert len(ref_hist["loss"]) == n_records
+    assert (hist["passes_run"], hist["best_pass"], hist["stopped_early"]) == (passes_run, best_pass, stopped_early)
+
+
+def test_the_reference_loop_trains_the_handout_network_as_the_handout_did() -> None:
+    """The reference itself: the handout's run (make_moons(200, noise 0.2, seed 0), 3 tanh units,
+    epsilon 0.01, reg_lambda 0.01, 20,000 passes) ends at 0.0708 per example and 0.975 accuracy."""
+    X, y = make_moons(200, 0.2, seed=0)
+    net = NeuralNetwork(2, 3, 2, "tanh", seed=0)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        history = fit_three_layer(net, X, y)
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"Loss after iteration {k}" for k in range(0, 20001, 1000)]
+    assert history["loss_per_example"][-1] == pytest.approx(0.0708, abs=5e-5)
+    assert lines[-1].startswith("Loss after iteration 20000: 0.0707")
+    assert history["accuracy"][-1] == 0.975 == np.mean(net.predict(X) == y)
+
+
+def test_the_reference_loop_takes_the_handouts_steps() -> None:
+    """The reference against the handout's own loop, written out here in plain NumPy (np.sum, no
+    BLAS reductions): the same losses to rounding, pass by pass."""
+    X, y = make_moons(200, 0.2, seed=0)
+    N, eps, lam = X.shape[0], 0.01, 0.01
+    rng = np.random.RandomState(0)
+    W1, b1 = rng.randn(2, 3) / np.sqrt(2), np.zeros((1, 3))
+    W2, b2 = rng.randn(3, 2) / np.sqrt(3), np.zeros((1, 2))
+
+    def handout_loss() -> float:
+        scores = np.tanh(X.dot(W1) + b1).dot(W2) + b2
+        probs = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
+        data_loss = np.sum(-np.log(probs[range(N), y])) + lam / 2 * (np.sum(np.square(W1)) + np.sum(np.square(W2)))
+        return float(data_loss)
+
+    losses = [handout_loss()]
+    for _ in range(300):
+        a1 = np.tanh(X.dot(W1) + b1)
+        scores = a1.dot(W2) + b2
+        delta3 = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
+        delta3[range(N), y] -= 1
+        dW2, db2 = a1.T.dot(delta3) + lam * W2, np.sum(delta3, axis=0, keepdims=True)
+        delta2 = delta3.dot(W2.T) * (1 - np.power(a1, 2))
+        dW1, db1 = X.T.dot(delta2) + lam * W1, np.sum(delta2, axis=0)
+        W1, b1, W2, b2 = W1 - eps * dW1, b1 - eps * db1, W2 - eps * dW2, b2 - eps * db2
+        losses.append(handout_loss())
+
+    net = NeuralNetwork(2, 3, 2, "tanh", seed=0)
+    history = fit_three_layer(net, X, y, num_passes=300, print_loss=False, record_every=1)
+    np.testing.assert_allclose(history["loss"], losses, rtol=1e-10)
+    for p, q in zip(net.parameters(), (W1, b1.ravel(), W2, b2.ravel()), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
 
 
 def test_one_exception_for_both_engines_carries_what_was_recorded() -> None:
