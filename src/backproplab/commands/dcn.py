@@ -14,6 +14,7 @@ from backproplab.dcn.names import ACTIVATION_NAMES, INIT_NAMES, OPTIMIZER_DEFAUL
 
 # torch is imported only when a run starts: building the parser must stay fast for every command.
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+ENGINES = ("torch", "numpy")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,7 +84,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mon.add_argument("--overwrite", action="store_true", help="replace a run already in the run folder")
     mon.add_argument("--quiet", action="store_true", help="no progress bar or evaluation lines")
     hw = parser.add_argument_group("hardware and data")
-    hw.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: PyTorch's choice)")
+    hw.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="torch: the PyTorch DCN; numpy: the same network with backprop written by hand in NumPy "
+        "(fp32 on the CPU, with the activations and optimizers of the NumPy engine) (default: torch)",
+    )
+    hw.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch, or BLAS with --engine numpy (default: the library's choice)")
     hw.add_argument("--device", metavar="DEV", help=f"cpu, cuda or cuda:N (default: {d['device']})")
     hw.add_argument(
         "--precision",
@@ -117,9 +124,14 @@ def config_from_args(args: argparse.Namespace) -> Any:  # -> TrainConfig
 
 
 def run(args: argparse.Namespace) -> int:
-    from backproplab.dcn.training import train
+    if getattr(args, "engine", "torch") == "numpy":
+        from backproplab.scratch.convnet_training import check_config, train
 
-    config = config_from_args(args).validate()
+        config = check_config(config_from_args(args))
+    else:
+        from backproplab.dcn.training import train
+
+        config = config_from_args(args).validate()
     quiet = getattr(args, "quiet", False)
     try:
         metrics = train(config, progress=not quiet)

@@ -26,3 +26,25 @@ OPTIMIZER_DEFAULT_LRS = {
     "adamw": 1e-4,
 }
 PRECISIONS = ("fp32", "bf16")
+
+#: The tensors summarised every monitoring interval, by TensorBoard name (a contract shared by both
+#: engines: the report and the tests rely on these tags).
+MONITORED = (
+    "conv1/weights",
+    "conv1/biases",
+    "conv1/net_input",
+    "conv1/activation",
+    "conv1/pooled",
+    "conv2/weights",
+    "conv2/biases",
+    "conv2/net_input",
+    "conv2/activation",
+    "conv2/pooled",
+    "fc1/weights",
+    "fc1/biases",
+    "fc1/net_input",
+    "fc1/activation",
+    "fc2/weights",
+    "fc2/biases",
+    "fc2/net_input",
+)

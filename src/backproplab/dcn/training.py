@@ -37,33 +37,13 @@ from backproplab.dcn.checkpoint import (
 )
 from backproplab.dcn.config import TRAJECTORY_FIELDS, TrainConfig
 from backproplab.dcn.model import DCN, LAYERS, count_parameters, flops_per_step
+from backproplab.dcn.names import MONITORED
 from backproplab.dcn.optim import make_optimizer
 from backproplab.errors import UsageError
 from backproplab.io import write_json
 from backproplab.monitoring import SummaryWriter, tensor_stats
 from backproplab.progress import progress_bar
 
-#: The tensors summarised every monitoring interval, by TensorBoard name (a contract: the report
-#: and the tests rely on these tags).
-MONITORED = (
-    "conv1/weights",
-    "conv1/biases",
-    "conv1/net_input",
-    "conv1/activation",
-    "conv1/pooled",
-    "conv2/weights",
-    "conv2/biases",
-    "conv2/net_input",
-    "conv2/activation",
-    "conv2/pooled",
-    "fc1/weights",
-    "fc1/biases",
-    "fc1/net_input",
-    "fc1/activation",
-    "fc2/weights",
-    "fc2/biases",
-    "fc2/net_input",
-)
 EVAL_TAGS = ("eval/validation_error", "eval/test_error", "eval/validation_accuracy", "eval/test_accuracy")
 EVAL_BATCH = 1000
 _RUN_FILES = ("config.json", "metrics.json", CHECKPOINT_NAME)
