@@ -21,7 +21,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
-import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 

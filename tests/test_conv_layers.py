@@ -17,8 +17,8 @@ from backproplab.scratch.conv import (
     Dense,
     Dropout,
     Flatten,
-    MaxPool2x2,
     Maxout,
+    MaxPool2x2,
     make_activation,
 )
 from backproplab.scratch.gradcheck import numerical_gradient, rel_error
@@ -110,7 +110,9 @@ def test_conv2d_rejects_bad_shapes() -> None:
         Conv2D(np.zeros((2, 3, 3, 3)), np.zeros(2)).forward(np.zeros((5, 5, 3)))
 
 
-pool_shapes = st.tuples(st.integers(1, 3), st.integers(2, 9), st.integers(2, 9), st.integers(1, 4), st.integers(0, 2**31))
+pool_shapes = st.tuples(
+    st.integers(1, 3), st.integers(2, 9), st.integers(2, 9), st.integers(1, 4), st.integers(0, 2**31)
+)
 
 
 @FAST
@@ -142,7 +144,7 @@ def test_maxpool_matches_torch_including_ties(shape, ties, channels_last) -> Non
 
 def test_maxpool_sends_a_tie_to_the_first_entry_in_scan_order() -> None:
     x = np.ones((1, 2, 2, 1))
-    out, cache = MaxPool2x2().forward(x)
+    _out, cache = MaxPool2x2().forward(x)
     dx = MaxPool2x2().backward(np.full((1, 1, 1, 1), 5.0), cache)
     assert dx[0, :, :, 0].tolist() == [[5.0, 0.0], [0.0, 0.0]]
 

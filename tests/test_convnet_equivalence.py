@@ -91,10 +91,10 @@ def test_biases_start_at_the_dcns_constant() -> None:
 @pytest.mark.parametrize("activation", ["relu", "tanh", "maxout"])
 def test_loss_and_every_gradient_match_torch_autograd(activation, masks_into_dcn) -> None:
     dcn, net = twin_networks(activation)
-    (x, y, mask), = batches(1)
+    ((x, y, mask),) = batches(1)
     masks_into_dcn["mask"] = torch.tensor(mask)
     for capture in (None, {}):  # activation before or after pooling: both paths
-        logits, loss = net.loss_and_gradients(x, y, dropout_mask=mask, capture=capture)
+        _logits, loss = net.loss_and_gradients(x, y, dropout_mask=mask, capture=capture)
         dcn.zero_grad()
         loss_t = F.cross_entropy(dcn(torch.tensor(x)), torch.tensor(y))
         loss_t.backward()

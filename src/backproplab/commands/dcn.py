@@ -88,9 +88,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--engine",
         choices=ENGINES,
         help="torch: the PyTorch DCN; numpy: the same network with backprop written by hand in NumPy "
-        "(fp32 on the CPU, with the activations and optimizers of the NumPy engine) (default: torch)",
+        "(fp32 on the CPU, with the activations and optimizers of the NumPy engine; --threads sets its BLAS "
+        "threads) (default: torch)",
     )
-    hw.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch, or BLAS with --engine numpy (default: the library's choice)")
+    hw.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: PyTorch's choice)")
     hw.add_argument("--device", metavar="DEV", help=f"cpu, cuda or cuda:N (default: {d['device']})")
     hw.add_argument(
         "--precision",

@@ -170,9 +170,7 @@ class Dropout:
         keep = self.rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64) >= self.p
         return keep.astype(dtype) * dtype.type(1.0 / (1.0 - self.p))
 
-    def forward(
-        self, x: np.ndarray, training: bool = True, mask: np.ndarray | None = None
-    ) -> tuple[np.ndarray, Cache]:
+    def forward(self, x: np.ndarray, training: bool = True, mask: np.ndarray | None = None) -> tuple[np.ndarray, Cache]:
         """x (N, D) -> (x * mask, mask); (x, None) when not training or p == 0 (and no mask is given)."""
         if mask is None:
             if not training or self.p == 0.0:

@@ -177,9 +177,10 @@ class ConvNet:
     def flops_per_step(self, batch_size: int) -> float:
         """Floating-point operations of one training step: 2 per multiply-add, three matrix products
         per layer (forward, input gradient, weight gradient) -- the DCN's convention."""
-        conv = sum(28 // 2**i * 28 // 2**i * layer.W[0].size * layer.W.shape[0] for i, layer in enumerate(
-            (self.conv1, self.conv2)
-        ))
+        conv = sum(
+            28 // 2**i * 28 // 2**i * layer.W[0].size * layer.W.shape[0]
+            for i, layer in enumerate((self.conv1, self.conv2))
+        )
         dense = self.fc1.W.size + self.fc2.W.size
         return 3 * 2 * batch_size * float(conv + dense)
 

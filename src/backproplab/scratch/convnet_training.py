@@ -179,7 +179,9 @@ def train(
     if data is None:
         data = load_data(config, progress)
     if config.batch_size > len(data.train.labels):
-        raise UsageError(f"--batch-size: {config.batch_size} is larger than the {len(data.train.labels)} training images")
+        raise UsageError(
+            f"--batch-size: {config.batch_size} is larger than the {len(data.train.labels)} training images"
+        )
     # A diverging run overflows on its way to a non-finite loss, which _run reports as TrainingDiverged.
     quiet_overflow = np.errstate(over="ignore", invalid="ignore", divide="ignore")
     with _restored_iterator(data.train), _blas_threads(config.threads), quiet_overflow:
@@ -227,7 +229,9 @@ def _run(
             writer.add_scalar("train/loss", loss, step)
             if not math.isfinite(loss):
                 write_summaries(writer, net, capture, step)
-                metrics = finish("diverged", step, time.perf_counter() - began, diverged_at_step=step, diverged_loss=loss)
+                metrics = finish(
+                    "diverged", step, time.perf_counter() - began, diverged_at_step=step, diverged_loss=loss
+                )
                 raise TrainingDiverged(
                     f"training diverged at step {step}: the loss became {loss} with {config.optimizer} at "
                     f"learning rate {config.learning_rate:g}; try a smaller --lr (logs and metrics are in {out})",
@@ -254,7 +258,9 @@ def _run(
                     f"step {done}/{config.steps} (epoch {record['epoch']:.2f}): validation error "
                     f"{record['validation_error']:.2%}, test error {record['test_error']:.2%}"
                 )
-                _save_checkpoint(out, config, net, optimizer, data, history, done, wall_before + time.perf_counter() - began)
+                _save_checkpoint(
+                    out, config, net, optimizer, data, history, done, wall_before + time.perf_counter() - began
+                )
             if callback is not None:
                 callback(step, loss)
         return finish("completed", config.steps, time.perf_counter() - began)
