@@ -125,7 +125,8 @@ def config_from_args(args: argparse.Namespace) -> Any:  # -> TrainConfig
 
 
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "engine", "torch") == "numpy":
+    engine = getattr(args, "engine", "torch")
+    if engine == "numpy":
         from backproplab.scratch.convnet_training import check_config, train
 
         config = check_config(config_from_args(args))
@@ -138,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
         metrics = train(config, progress=not quiet)
     except KeyboardInterrupt:
         print(
-            f"backproplab dcn: interrupted; continue with: backproplab dcn --out {config.out_dir()} --resume",
+            f"backproplab dcn: interrupted; continue with: backproplab dcn --out {config.out_dir()} --resume"
+            + (" --engine numpy" if engine == "numpy" else ""),
             file=sys.stderr,
         )
         return 130
