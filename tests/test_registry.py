@@ -172,7 +172,10 @@ def test_mlp_accepts_dcn_spellings_end_to_end(tmp_path, capsys) -> None:
         (["dcn", "--activation", "swish"], "dcn: error: --activation: unknown activation 'swish'; choose one of: relu"),
         (["dcn", "--init", "zeros"], "dcn: error: --init: unknown initialisation 'zeros'; choose one of: truncated"),
         (["dcn", "--optimizer", "lbfgs"], "dcn: error: --optimizer: unknown optimizer 'lbfgs'; choose one of: sgd"),
-        (["dcn", "--precision", "fp16"], "dcn: error: --precision: unknown precision 'fp16'; choose one of: auto, fp32, bf16"),
+        (
+            ["dcn", "--precision", "fp16"],
+            "dcn: error: --precision: unknown precision 'fp16'; choose one of: auto, fp32, bf16",
+        ),
         (["mlp", "--activation", "swish"], "mlp: error: --activation: unknown activation 'swish'; choose one of: iden"),
         (["mlp", "--activation", "tanh,swish"], "mlp: error: --activation: unknown activation 'swish'; choose one"),
         (

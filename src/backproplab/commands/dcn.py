@@ -55,9 +55,14 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, 
 
 
 def run(args: argparse.Namespace) -> int:
-    from backproplab.dcn.training import train
-
     config = config_from_args(args)
+    if config.engine == "numpy":
+        from backproplab.scratch.convnet_training import check_config, train
+
+        config = check_config(config)
+    else:
+        from backproplab.dcn.training import train
+
     quiet = args.quiet
     try:
         with warnings.catch_warnings():

@@ -127,3 +127,32 @@ PRECISIONS: Registry[str] = Registry(
     {"auto": "bf16 where native, else fp32", "fp32": "float32", "bf16": "bfloat16"},
     aliases={"float32": "fp32", "bfloat16": "bf16"},
 )
+
+#: Which implementation trains the network: PyTorch (autograd) or the NumPy engine (backprop by hand).
+ENGINES: Registry[str] = Registry(
+    "engine",
+    {"torch": "the PyTorch DCN", "numpy": "the same network with backprop written by hand in NumPy"},
+    aliases={"pytorch": "torch", "scratch": "numpy"},
+)
+
+#: The tensors summarised every monitoring interval, by TensorBoard name (a contract shared by both
+#: engines: the report, the sweeps and the tests rely on these tags).
+MONITORED = (
+    "conv1/weights",
+    "conv1/biases",
+    "conv1/net_input",
+    "conv1/activation",
+    "conv1/pooled",
+    "conv2/weights",
+    "conv2/biases",
+    "conv2/net_input",
+    "conv2/activation",
+    "conv2/pooled",
+    "fc1/weights",
+    "fc1/biases",
+    "fc1/net_input",
+    "fc1/activation",
+    "fc2/weights",
+    "fc2/biases",
+    "fc2/net_input",
+)

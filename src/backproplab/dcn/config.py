@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS, PRECISIONS
+from backproplab.dcn.choices import ACTIVATIONS, ENGINES, INITS, OPTIMIZERS, PRECISIONS
 from backproplab.errors import UsageError
 from backproplab.settings import (
     Invalid,
@@ -24,6 +24,7 @@ DEFAULT_RUNS_DIR = Path("runs") / "dcn"
 
 #: Settings that shape the trajectory: a resumed run must use the same values (``steps`` may grow).
 TRAJECTORY_FIELDS = (
+    "engine",
     "activation",
     "init",
     "optimizer",
@@ -118,10 +119,16 @@ class TrainConfig:
     monitor_every: int = setting(
         100, "steps between histogram/statistics summaries", check=positive_int, metavar="N", group=_OUT
     )
+    engine: str = setting(
+        "torch",
+        "torch: the PyTorch DCN; numpy: the same network with backprop written by hand in NumPy (fp32 on the "
+        "CPU, with the activations and optimizers of the NumPy engine; --threads sets its BLAS threads)",
+        choices=ENGINES,
+        group=_HW,
+    )
     threads: int | str | None = setting(
         "auto",
-        "CPU threads for PyTorch; auto = every core this process may use (None in Python: PyTorch's current "
-        "setting)",
+        "CPU threads for PyTorch; auto = every core this process may use (None in Python: PyTorch's current setting)",
         parse=_whole_or_auto,
         check=_threads,
         metavar="N",
@@ -181,6 +188,8 @@ class TrainConfig:
         if self.name:
             return self.name
         parts = [self.activation, self.init, self.optimizer]
+        if self.engine != "torch":
+            parts.insert(0, self.engine)
         if self.lr is not None:
             parts.append(f"lr{self.lr:g}")
         if self.precision != "auto":

@@ -43,6 +43,7 @@ from backproplab.dcn.checkpoint import (
     restore_random_states,
     save_checkpoint,
 )
+from backproplab.dcn.choices import MONITORED
 from backproplab.dcn.config import TRAJECTORY_FIELDS, TrainConfig
 from backproplab.dcn.device_batches import DeviceBatches
 from backproplab.dcn.loss_buffer import LossBuffer
@@ -53,27 +54,6 @@ from backproplab.io import write_json
 from backproplab.monitoring import SummaryWriter, tensor_stats
 from backproplab.progress import progress_bar
 
-#: The tensors summarised every monitoring interval, by TensorBoard name (a contract: the report
-#: and the tests rely on these tags).
-MONITORED = (
-    "conv1/weights",
-    "conv1/biases",
-    "conv1/net_input",
-    "conv1/activation",
-    "conv1/pooled",
-    "conv2/weights",
-    "conv2/biases",
-    "conv2/net_input",
-    "conv2/activation",
-    "conv2/pooled",
-    "fc1/weights",
-    "fc1/biases",
-    "fc1/net_input",
-    "fc1/activation",
-    "fc2/weights",
-    "fc2/biases",
-    "fc2/net_input",
-)
 EVAL_TAGS = ("eval/validation_error", "eval/test_error", "eval/validation_accuracy", "eval/test_accuracy")
 EVAL_BATCH = 1000
 #: On a GPU evaluation takes larger batches: fewer launches, activations still well under 1 GB.

@@ -1,0 +1,163 @@
+"""Same network, same numbers: the NumPy ConvNet against the PyTorch DCN in float64.
+
+From the same weights, batches and dropout masks the two engines must give the same loss, the same
+gradients and, step after step, the same trajectory under SGD and Adam.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from threadpoolctl import threadpool_limits
+
+from backproplab.dcn import model as dcn_model
+from backproplab.dcn.choices import INITS as DCN_INITS
+from backproplab.dcn.model import DCN
+from backproplab.scratch.convnet import INITS, LAYERS, ConvNet, weight_variable
+from backproplab.scratch.gradcheck import rel_error
+from backproplab.scratch.losses import cross_entropy_sum
+from backproplab.scratch.optimizers import make_optimizer
+
+BATCH = 6
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # One thread per engine: the suite runs two workers on two cores, and oversubscribed BLAS
+    # threads spin instead of working.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+    torch.set_num_threads(before)
+
+
+def twin_networks(activation: str = "relu", init: str = "truncated_normal", seed: int = 0) -> tuple[DCN, ConvNet]:
+    """A float64 DCN and a float64 ConvNet holding the DCN's weights."""
+    torch.manual_seed(seed)
+    dcn = DCN(activation, init, dropout=0.5).double()
+    net = ConvNet(activation, init, dropout=0.5, seed=seed, dtype=np.float64)
+    net.load_state_dict({name: p.detach().numpy() for name, p in dcn.named_parameters()})
+    return dcn, net
+
+
+def batches(steps: int, seed: int = 1) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(images (B, 784) in [0, 1], labels (B,), dropout mask (B, 1024)) for each step."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(steps):
+        mask = (rng.random((BATCH, 1024)) >= 0.5) * 2.0
+        out.append((rng.random((BATCH, 784)), rng.integers(0, 10, BATCH), mask))
+    return out
+
+
+@pytest.fixture
+def masks_into_dcn(monkeypatch):
+    """Make the DCN's dropout use the masks we hand it (the mask of the current step in ``holder``)."""
+    holder: dict[str, torch.Tensor] = {}
+    monkeypatch.setattr(dcn_model, "dropout", lambda a, p, training: a * holder["mask"] if training else a)
+    return holder
+
+
+def test_init_names_are_the_dcns() -> None:
+    assert tuple(INITS) == tuple(DCN_INITS.names())
+
+
+@pytest.mark.parametrize("init", DCN_INITS.names())
+@pytest.mark.parametrize("shape", [(64, 32, 5, 5), (300, 200)])
+def test_initialisations_draw_what_the_dcns_draw(init, shape) -> None:
+    torch.manual_seed(0)
+    theirs = dcn_model.weight_variable(shape, init).detach().numpy()
+    ours = weight_variable(shape, init, np.random.default_rng(0), np.dtype(np.float64))
+    assert ours.shape == theirs.shape
+    assert ours.std() == pytest.approx(theirs.std(), rel=0.05)
+    assert ours.mean() == pytest.approx(0.0, abs=0.1 * float(theirs.std()))
+    assert np.abs(ours).max() <= np.abs(theirs).max() * 1.3
+    if init == "orthogonal":  # rows (or columns, when there are more rows) orthonormal, as torch makes them
+        flat = ours.reshape(shape[0], -1)
+        gram = flat @ flat.T if flat.shape[0] <= flat.shape[1] else flat.T @ flat
+        assert np.allclose(gram, np.eye(len(gram)), atol=1e-10)
+    if init == "truncated_normal":
+        assert np.abs(ours).max() <= 0.2
+
+
+def test_biases_start_at_the_dcns_constant() -> None:
+    net = ConvNet()
+    for layer in LAYERS:
+        assert np.all(net.parameters_of(layer)[1] == np.float32(dcn_model.BIAS_INIT))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "maxout"])
+def test_loss_and_every_gradient_match_torch_autograd(activation, masks_into_dcn) -> None:
+    dcn, net = twin_networks(activation)
+    ((x, y, mask),) = batches(1)
+    masks_into_dcn["mask"] = torch.tensor(mask)
+    for capture in (None, {}):  # activation before or after pooling: both paths
+        _logits, loss = net.loss_and_gradients(x, y, dropout_mask=mask, capture=capture)
+        dcn.zero_grad()
+        loss_t = F.cross_entropy(dcn(torch.tensor(x)), torch.tensor(y))
+        loss_t.backward()
+        assert loss == pytest.approx(loss_t.item(), rel=1e-12)
+        for (name, p), grad in zip(dcn.named_parameters(), net.gradients(), strict=True):
+            assert np.abs(grad - p.grad.numpy()).max() < 1e-10, name
+
+
+def test_gradients_match_finite_differences_on_sampled_entries() -> None:
+    _, net = twin_networks("tanh")
+    ((x, y, mask),) = batches(1)
+    x, y, mask = x[:2], y[:2], mask[:2]
+    net.loss_and_gradients(x, y, dropout_mask=mask)
+    grads = [g.copy() for g in net.gradients()]
+
+    def loss() -> float:
+        return cross_entropy_sum(net.forward(x, dropout_mask=mask)[0], y) / len(y)
+
+    rng = np.random.default_rng(0)
+    for p, g in zip(net.parameters(), grads, strict=True):
+        for flat in rng.choice(p.size, 2, replace=False):
+            idx = np.unravel_index(flat, p.shape)
+            old, h = p[idx], 1e-7  # small: among thousands of pooling windows a near-tie is a kink within 1e-5
+            p[idx] = old + h
+            plus = loss()
+            p[idx] = old - h
+            minus = loss()
+            p[idx] = old
+            numeric = (plus - minus) / (2 * h)
+            assert abs(numeric - g[idx]) <= 1e-5 * abs(numeric) + 1e-7
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "torch_optimizer"),
+    [
+        ("sgd", 0.05, lambda p, lr: torch.optim.SGD(p, lr=lr)),
+        ("adam", 1e-3, lambda p, lr: torch.optim.Adam(p, lr=lr)),
+    ],
+)
+def test_same_network_same_numbers_for_50_steps(optimizer, lr, torch_optimizer, masks_into_dcn) -> None:
+    dcn, net = twin_networks("relu")
+    opt_t = torch_optimizer(dcn.parameters(), lr)
+    opt = make_optimizer(optimizer, net.parameters(), lr)
+    losses, losses_t = [], []
+    for x, y, mask in batches(50):
+        masks_into_dcn["mask"] = torch.tensor(mask)
+        losses.append(net.loss_and_gradients(x, y, dropout_mask=mask)[1])
+        opt.step(net.gradients())
+        opt_t.zero_grad()
+        loss_t = F.cross_entropy(dcn(torch.tensor(x)), torch.tensor(y))
+        loss_t.backward()
+        opt_t.step()
+        losses_t.append(loss_t.item())
+    losses, losses_t = np.array(losses), np.array(losses_t)
+    assert np.max(np.abs(losses - losses_t) / np.abs(losses_t)) < 1e-8
+    assert losses[-10:].mean() < losses[:10].mean()  # it learned something: the comparison is not of constants
+    for (name, p), ours in zip(dcn.named_parameters(), net.parameters(), strict=True):
+        assert rel_error(ours, p.detach().numpy()) < 1e-6, name
+
+
+def test_flops_per_step_is_the_dcns() -> None:
+    for activation, pieces in (("relu", 1), ("maxout", 2)):
+        net = ConvNet(activation)
+        assert net.flops_per_step(50) == dcn_model.flops_per_step(50, pieces)
+        assert net.parameter_count() == dcn_model.count_parameters(DCN(activation))
