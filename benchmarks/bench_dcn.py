@@ -247,11 +247,11 @@ def main() -> None:
                 config = TrainConfig(steps=steps, precision=precision, threads=args.threads, out=tmp, overwrite=True)
                 metrics = train(config, data, progress=True)
             results[f"full_{precision}"] = {
-                "test_accuracy": metrics["test_accuracy"],
-                "validation_accuracy": metrics["validation_accuracy"],
+                "test_accuracy": metrics["final"]["test_accuracy"],
+                "validation_accuracy": metrics["final"]["validation_accuracy"],
                 "wall_seconds": metrics["wall_seconds"],
             }
-            print(f"ours {precision}: test accuracy {metrics['test_accuracy']:.2%}")
+            print(f"ours {precision}: test accuracy {metrics['final']['test_accuracy']:.2%}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

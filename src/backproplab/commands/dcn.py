@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
+from backproplab import runs
 from backproplab.dcn.config import TrainConfig
 from backproplab.dcn.names import ACTIVATION_NAMES, INIT_NAMES, OPTIMIZER_DEFAULT_LRS, PRECISIONS
+
+ON_DIVERGENCE = ("stop", "warn")  # the choices of training.train(on_divergence=...), without importing torch
 
 # torch is imported only when a run starts: building the parser must stay fast for every command.
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
@@ -80,7 +84,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="continue the run in the run folder from its last checkpoint (settings not given "
         "on the command line are taken from its config.json; --steps may be raised)",
     )
-    mon.add_argument("--overwrite", action="store_true", help="replace a run already in the run folder")
+    mon.add_argument(
+        "--overwrite", action="store_true", help="replace a run already in the run folder (all its files are deleted)"
+    )
+    mon.add_argument(
+        "--on-divergence",
+        choices=ON_DIVERGENCE,
+        help="stop: a loss 10x above its start for a monitoring interval, or chance accuracy after the first "
+        "epoch, ends the run as diverged; warn: say so and carry on (a NaN loss always stops) (default: stop)",
+    )
     mon.add_argument("--quiet", action="store_true", help="no progress bar or evaluation lines")
     hw = parser.add_argument_group("hardware and data")
     hw.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: PyTorch's choice)")
@@ -121,19 +133,26 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args).validate()
     quiet = getattr(args, "quiet", False)
-    try:
-        metrics = train(config, progress=not quiet)
-    except KeyboardInterrupt:
-        print(
-            f"backproplab dcn: interrupted; continue with: backproplab dcn --out {config.out_dir()} --resume",
-            file=sys.stderr,
-        )
-        return 130
     out = Path(config.out_dir())
+    try:
+        with runs.signals_as_interrupt():
+            metrics = train(config, progress=not quiet, on_divergence=getattr(args, "on_divergence", "stop"))
+    except KeyboardInterrupt as interrupt:
+        from backproplab.dcn.checkpoint import CHECKPOINT_NAME
+
+        if (out / CHECKPOINT_NAME).is_file():
+            advice = f"the last checkpoint is kept; continue with: {runs.command_hint('dcn', out, '--resume')}"
+        else:
+            advice = f"no checkpoint yet; start again with: {runs.command_hint('dcn', out, '--overwrite')}"
+        print(f"backproplab dcn: {interrupt or 'interrupted'}; {advice}", file=sys.stderr)
+        return runs.exit_code(interrupt)
+    final = metrics["final"]
+    if metrics.get("already_complete"):
+        print(f"{out} already completed its {final['steps_done']} steps; nothing to do (raise --steps to go on)")
     print(
-        f"final test accuracy {metrics['test_accuracy']:.2%} (error {metrics['test_error']:.2%}), "
-        f"validation accuracy {metrics['validation_accuracy']:.2%}; {metrics['steps_done']} steps, "
+        f"final test accuracy {final['test_accuracy']:.2%} (error {final['test_error']:.2%}), "
+        f"validation accuracy {final['validation_accuracy']:.2%}; {final['steps_done']} steps, "
         f"{metrics['steps_per_second']:.1f} steps/s, {metrics['wall_seconds']:.0f} s"
     )
-    print(f"run folder: {out}  (view: backproplab tensorboard --logdir {out.parent})")
+    print(f"run folder: {out}  (view: backproplab tensorboard --logdir {shlex.quote(str(out.parent))})")
     return 0
