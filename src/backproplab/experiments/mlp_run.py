@@ -264,6 +264,9 @@ def run_mlp(
         except (*DIVERGED, KeyboardInterrupt) as exc:
             _write_stopped(out, resolved, exc, time.perf_counter() - start)
             raise
+        except ValueError:  # settings the engine refuses (e.g. a batch larger than the data): no run
+            runs.clear(runs.run_files(out, FIGURES))
+            raise
         _draw(config, data, run, out)
         final = {k: v for k, v in run.metrics.items() if k not in ("config", "seconds")}
         curves = {k: v for k, v in run.history.items() if isinstance(v, list)}
