@@ -105,7 +105,7 @@ def test_strict_json_has_no_nan() -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_stop_signals_raise_an_interrupt_once_and_handlers_come_back(sig) -> None:
+def test_stop_signals_raise_an_interrupt_and_handlers_come_back(sig) -> None:
     before = signal.getsignal(sig)
     with pytest.raises(KeyboardInterrupt) as info, runs.signals_as_interrupt():
         os.kill(os.getpid(), sig)

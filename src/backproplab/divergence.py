@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: What a run does when a rule beyond a non-finite loss fires (a non-finite loss always stops it).
+ON_DIVERGENCE = ("stop", "warn")
 #: Accuracy within this much of the most-common-class rate counts as chance.
 CHANCE_MARGIN = 0.01
 

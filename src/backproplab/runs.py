@@ -213,15 +213,14 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 @contextmanager
 def signals_as_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise :class:`RunInterrupted` (a KeyboardInterrupt), so
-    ``timeout``, a closed terminal or a scheduler stop a run the way Ctrl-C does. Only the first
-    such signal raises: the run then writes its metrics undisturbed. No-op outside the main thread."""
+    ``timeout``, a closed terminal or a scheduler stop a run the way Ctrl-C does. Like Ctrl-C, a
+    second signal raises again (a run that is slow to stop can be stopped harder). No-op outside the
+    main thread, where Python cannot set signal handlers."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum: int, frame: object) -> None:
-        for sig in STOP_SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)
         raise RunInterrupted(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}

@@ -13,8 +13,7 @@ from typing import Any
 from backproplab import runs
 from backproplab.dcn.config import TrainConfig
 from backproplab.dcn.names import ACTIVATION_NAMES, INIT_NAMES, OPTIMIZER_DEFAULT_LRS, PRECISIONS
-
-ON_DIVERGENCE = ("stop", "warn")  # the choices of training.train(on_divergence=...), without importing torch
+from backproplab.divergence import ON_DIVERGENCE
 
 # torch is imported only when a run starts: building the parser must stay fast for every command.
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
@@ -85,7 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "on the command line are taken from its config.json; --steps may be raised)",
     )
     mon.add_argument(
-        "--overwrite", action="store_true", help="replace a run already in the run folder (all its files are deleted)"
+        "--overwrite",
+        action="store_true",
+        help="replace a run already in the run folder (deletes every file a run writes there)",
     )
     mon.add_argument(
         "--on-divergence",

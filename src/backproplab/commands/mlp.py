@@ -136,7 +136,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--name", default=None, help="run name (default from the settings, e.g. moons-tanh-3); one folder name"
     )
     out.add_argument(
-        "--overwrite", action="store_true", help="replace a run already in the run folder (all its files are deleted)"
+        "--overwrite",
+        action="store_true",
+        help="replace a run already in the run folder (deletes every file a run writes there)",
     )
     out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)

@@ -51,7 +51,7 @@ from backproplab.dcn.checkpoint import (
 from backproplab.dcn.config import TRAJECTORY_FIELDS, TrainConfig
 from backproplab.dcn.model import DCN, LAYERS, count_parameters, flops_per_step
 from backproplab.dcn.optim import make_optimizer
-from backproplab.divergence import DivergenceWatch, chance_accuracy
+from backproplab.divergence import ON_DIVERGENCE, DivergenceWatch, chance_accuracy
 from backproplab.errors import UsageError
 from backproplab.monitoring import SummaryWriter, tensor_stats
 from backproplab.progress import progress_bar
@@ -80,7 +80,6 @@ MONITORED = (
 EVAL_TAGS = ("eval/validation_error", "eval/test_error", "eval/validation_accuracy", "eval/test_accuracy")
 EVAL_BATCH = 1000
 ENGINE = "dcn"
-ON_DIVERGENCE = ("stop", "warn")
 #: Floats one image keeps alive in a training step (activations, their gradients, the pooling
 #: indices; measured ~90,000 for ReLU), for the memory check before a run starts.
 _FLOATS_PER_IMAGE = 90_000
@@ -177,10 +176,10 @@ def check_resources(config: TrainConfig) -> None:
     """Refuse (one line) a thread count above the cores, or a batch too large for the memory,
     before anything is allocated."""
     limits.check_threads(config.threads)
-    pieces = 2 if config.activation == "maxout" else 1
-    parameters = 3_274_634 * pieces  # the network's parameter count (x2 for maxout's pieces)
+    model = DCN(config.activation, config.init, config.dropout)  # 13 MB: cheap beside what it checks
     images = max(config.batch_size, EVAL_BATCH)
-    needed = 4 * (4 * parameters + 3 * _FLOATS_PER_IMAGE * pieces * images) + _MNIST_BYTES
+    # weights, gradients and up to two optimizer slots; per image, activations and their gradients
+    needed = 4 * (4 * count_parameters(model) + 3 * _FLOATS_PER_IMAGE * model.act.pieces * images) + _MNIST_BYTES
     limits.check_memory(needed, f"--batch-size {config.batch_size}", "choose a smaller --batch-size")
 
 
