@@ -279,8 +279,8 @@ def main() -> None:
                 config = TrainConfig(steps=steps, precision=precision, **settings)
                 metrics = train(config, data, progress=True)
             results[f"full_{precision}"] = {
-                "test_accuracy": metrics["test_accuracy"],
-                "validation_accuracy": metrics["validation_accuracy"],
+                "test_accuracy": metrics["final"]["test_accuracy"],
+                "validation_accuracy": metrics["final"]["validation_accuracy"],
                 "wall_seconds": metrics["wall_seconds"],
                 "precision": metrics["precision"],
             }

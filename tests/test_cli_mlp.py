@@ -35,11 +35,14 @@ def test_mlp_writes_figures_and_metrics(tmp_path, capsys) -> None:
     for name in ("dataset.png", "decision_boundary.png", "loss.png"):
         data = (out / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 2000
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["passes"] == 3000
-    assert metrics["config"]["activation"] == "tanh" and metrics["config"]["hidden"] == 3
+    record = json.loads((out / "metrics.json").read_text())
+    metrics = record["final"]
+    assert record["status"] == "completed" and metrics["passes"] == 3000
+    assert record["config"]["activation"] == "tanh" and record["config"]["hidden"] == 3
+    assert json.loads((out / "config.json").read_text()) == record["config"]
     assert metrics["train_accuracy"] >= 0.9
-    assert metrics["seconds"] > 0
+    assert record["wall_seconds"] > 0 and record["steps_per_second"] == pytest.approx(3000 / record["wall_seconds"])
+    assert record["curves"]["pass"][-1] == 3000
     # the metrics agree with an independent training through the Python API
     from backproplab.scratch import NeuralNetwork
 
@@ -71,10 +74,114 @@ def test_mlp_bad_arguments_exit_nonzero_with_one_line(tmp_path, capsys, argv, ne
     assert not (tmp_path / "x").exists()
 
 
-def test_mlp_unknown_dataset_is_a_one_line_error(capsys) -> None:
-    assert main(["mlp", "--dataset", "nope"]) == 2
+# ----------------------------------------------------------------------------- run folders
+
+QUICK = ["--passes", "50", "--no-progress"]
+
+
+def _one_line(capsys) -> str:
     err = capsys.readouterr().err.strip()
-    assert err == (
-        "backproplab mlp: error: --dataset: unknown data set 'nope'; choose one of: moons, circles, blobs, spirals, "
-        "xor, gaussian_quantiles, iris, wine, breast_cancer, digits"
-    )
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_default_run_folder_holds_config_metrics_and_tensorboard_events(tmp_path, monkeypatch) -> None:
+    from backproplab.monitoring import read_scalars
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["mlp", "--hidden", "4", *QUICK]) == 0
+    out = tmp_path / "runs" / "mlp" / "moons-tanh-4"
+    assert {"config.json", "metrics.json", "loss.png"} <= {p.name for p in out.iterdir()}
+    record = json.loads((out / "metrics.json").read_text())
+    scalars = read_scalars(out)
+    assert [s for s, _ in scalars["train/loss"]] == record["curves"]["pass"]
+    assert [v for _, v in scalars["train/loss"]] == pytest.approx(record["curves"]["loss_per_example"], rel=1e-6)
+    assert not (tmp_path / "results").exists()
+
+
+def test_existing_run_refused_and_overwrite_leaves_no_old_files(tmp_path, capsys) -> None:
+    out = tmp_path / "my run"  # a space: the hint quotes it
+    assert main(["mlp", "--out", str(out), *QUICK]) == 0
+    before = (out / "metrics.json").read_bytes()
+    assert main(["mlp", "--dataset", "iris", "--hidden", "5", "--out", str(out), *QUICK]) == 2
+    err = _one_line(capsys)
+    assert "already holds a run" in err and f"backproplab mlp --out '{out}' --overwrite" in err
+    assert "--resume" not in err
+    assert (out / "metrics.json").read_bytes() == before
+    assert main(["mlp", "--dataset", "iris", "--hidden", "5", "--out", str(out), "--overwrite", *QUICK]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert "confusion_matrix.png" in names and not names & {"dataset.png", "decision_boundary.png"}
+    assert len([n for n in names if n.startswith("events.out.tfevents")]) == 1  # curves not doubled
+    assert json.loads((out / "metrics.json").read_text())["config"]["dataset"] == "iris"
+
+
+def test_diverged_run_writes_strict_metrics_with_its_curves(tmp_path, capsys) -> None:
+    out = tmp_path / "blowup"
+    argv = ["mlp", "--lr", "1e6", "--passes", "20", "--hidden", "10,10", "--activation", "relu", "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 2
+    err = _one_line(capsys)
+    assert "try a smaller learning rate" in err and "metrics.json" in err
+
+    def no_nan(token: str) -> float:
+        raise ValueError(f"{token} is not JSON")
+
+    for path in (out / "metrics.json", out / "config.json"):
+        json.loads(path.read_text(), parse_constant=no_nan)
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["status"] == "diverged" and "the loss became" in record["final"]["diverged_reason"]
+    curves = record["curves"]
+    assert curves["pass"][0] == 0 and len(curves["pass"]) == len(curves["loss_per_example"]) >= 1
+    assert record["final"]["passes_run"] == curves["pass"][-1] < 20
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", "..", ".hidden"])
+def test_run_name_must_be_one_folder_name(tmp_path, monkeypatch, capsys, name) -> None:
+    (tmp_path / "inner").mkdir()
+    monkeypatch.chdir(tmp_path / "inner")
+    assert main(["mlp", "--name", name, *QUICK]) == 2
+    assert f"--name: {name!r} is not a run name" in _one_line(capsys)
+    assert [p.name for p in tmp_path.iterdir()] == ["inner"] and not list((tmp_path / "inner").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--hidden", "100000000"], "a network [2, 100000000, 2] on 200 rows needs about"),
+        (["--n-samples", "100000000000"], "on 100,000,000,000 rows needs about"),
+    ],
+)
+def test_sizes_beyond_the_memory_refused_before_allocating(tmp_path, capsys, argv, needle) -> None:
+    assert main(["mlp", "--out", str(tmp_path / "x"), *QUICK, *argv]) == 2
+    err = _one_line(capsys)
+    assert needle in err and "choose smaller --hidden widths or fewer --n-samples" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_memory_error_is_one_line_with_a_hint(tmp_path, monkeypatch, capsys) -> None:
+    from backproplab.experiments import mlp_run
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(mlp_run, "train_config", out_of_memory)
+    assert main(["mlp", "--out", str(tmp_path / "x"), *QUICK]) == 2
+    assert "out of memory; choose smaller sizes" in _one_line(capsys)
+
+
+def test_sigterm_stops_an_mlp_run_with_metrics(tmp_path, monkeypatch, capsys) -> None:
+    import os
+    import signal
+    import time
+
+    from backproplab.experiments import mlp_run
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # the handler raises out of this
+
+    monkeypatch.setattr(mlp_run, "train_config", terminated)
+    out = tmp_path / "x"
+    assert main(["mlp", "--out", str(out), *QUICK]) == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM" in _one_line(capsys)
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["status"] == "interrupted" and record["final"]["passes_run"] == 0

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
+from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from backproplab import cli
 from backproplab.commands import tensorboard as tb_command
-from backproplab.datasets import mnist
 from backproplab.dcn import MONITORED, TrainConfig, TrainingDiverged, train
 from backproplab.dcn import training as train_module
 from backproplab.errors import UsageError
 from backproplab.monitoring import read_histogram_tags, read_scalars
+from dcn_child import synthetic_mnist
 
 STATS = ("min", "max", "mean", "std", "nonfinite")
 EVAL_TAGS = ("eval/validation_error", "eval/test_error", "eval/validation_accuracy", "eval/test_accuracy")
@@ -28,25 +33,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def synthetic_mnist(n_train: int = 120, n_eval: int = 40, seed: int = 0) -> mnist.Datasets:
-    """MNIST-shaped data a CNN can learn: class c lights up its own band of rows, plus noise."""
-    rng = np.random.default_rng(seed)
-
-    def split(n: int) -> tuple[np.ndarray, np.ndarray]:
-        labels = rng.integers(0, 10, n).astype(np.int64)
-        images = rng.random((n, 28, 28), dtype=np.float32) * 0.3
-        for i, c in enumerate(labels):
-            images[i, 2 * c + 4 : 2 * c + 7, 4:24] += 0.7
-        return images.reshape(n, 784), labels
-
-    seeds = np.random.SeedSequence(seed).spawn(3)
-    return mnist.Datasets(
-        train=mnist.DataSet(*split(n_train), seeds[0]),
-        validation=mnist.DataSet(*split(n_eval), seeds[1]),
-        test=mnist.DataSet(*split(n_eval), seeds[2]),
-    )
 
 
 def small_config(tmp_path, **overrides) -> TrainConfig:
@@ -84,11 +70,12 @@ def test_short_run_writes_every_tag_files_and_checkpoint(tmp_path) -> None:
 
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["status"] == metrics["status"] == "completed"
-    assert saved["steps_done"] == 5 and saved["parameter_count"] == 3_274_634
+    final = saved["final"]
+    assert final["steps_done"] == 5 and final["parameter_count"] == 3_274_634
     assert saved["curves"]["step"] == [3, 5]
-    assert saved["test_error"] == pytest.approx(scalars["eval/test_error"][-1][1], abs=1e-6)
-    for key in ("wall_seconds", "steps_per_second", "gflops_per_second", "validation_accuracy"):
-        assert saved[key] > 0, key
+    assert final["test_error"] == pytest.approx(scalars["eval/test_error"][-1][1], abs=1e-6)
+    assert saved["wall_seconds"] > 0 and saved["steps_per_second"] > 0
+    assert final["gflops_per_second"] > 0 and final["validation_accuracy"] > 0
     assert json.loads((out / "config.json").read_text())["learning_rate"] == 1e-4
     checkpoint = torch.load(out / "checkpoint.pt", weights_only=True)
     assert checkpoint["step"] == 5 and "fc1_w" in checkpoint["model"]
@@ -117,7 +104,7 @@ def test_resume_ends_with_bit_identical_weights(tmp_path) -> None:
     with pytest.raises(KeyboardInterrupt):
         train(broken, data, progress=False, callback=interrupt)
     interrupted = json.loads((tmp_path / "broken" / "metrics.json").read_text())
-    assert interrupted["status"] == "interrupted" and interrupted["steps_done"] == 5
+    assert interrupted["status"] == "interrupted" and interrupted["final"]["steps_done"] == 5
     assert torch.load(tmp_path / "broken" / "checkpoint.pt", weights_only=True)["step"] == 3
 
     resumed = small_config(tmp_path, steps=7, out=str(tmp_path / "broken"), resume=True)
@@ -125,8 +112,13 @@ def test_resume_ends_with_bit_identical_weights(tmp_path) -> None:
     a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "broken")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    # TensorBoard drops the interrupted attempt's steps after the checkpoint: one clean curve.
-    assert read_scalars(tmp_path / "broken")["train/loss"] == read_scalars(tmp_path / "whole")["train/loss"]
+    # TensorBoard drops the interrupted attempt's steps after the checkpoint: one clean curve; and the
+    # checkpoint's own evaluation (step 3), which the purge also drops, is written again.
+    resumed_scalars, whole_scalars = read_scalars(tmp_path / "broken"), read_scalars(tmp_path / "whole")
+    assert resumed_scalars["train/loss"] == whole_scalars["train/loss"]
+    for tag in EVAL_TAGS:
+        assert [s for s, _ in resumed_scalars[tag]] == [3, 6, 7], tag
+        assert resumed_scalars[tag] == whole_scalars[tag], tag
 
 
 def test_resume_refuses_changed_settings(tmp_path) -> None:
@@ -147,10 +139,10 @@ def test_diverging_run_ends_cleanly_with_logs(tmp_path) -> None:
     config = small_config(tmp_path, optimizer="sgd", lr=1e8, steps=20, eval_every=10)
     with pytest.raises(TrainingDiverged, match=r"training diverged at step \d+: .*try a smaller --lr") as info:
         train(config, synthetic_mnist(), progress=False)
-    step = info.value.metrics["diverged_at_step"]
+    step = info.value.metrics["final"]["diverged_at_step"]
     out = tmp_path / "run"
     saved = json.loads((out / "metrics.json").read_text())
-    assert saved["status"] == "diverged" and saved["diverged_at_step"] == step < 20
+    assert saved["status"] == "diverged" and saved["final"]["diverged_at_step"] == step < 20
     scalars = read_scalars(out)
     assert not math.isfinite(scalars["train/loss"][-1][1]) and scalars["train/loss"][-1][0] == step
     # Weights were summarised at the divergence step, and show the blow-up.
@@ -190,7 +182,7 @@ def test_batch_larger_than_training_set(tmp_path) -> None:
 def test_existing_run_needs_resume_or_overwrite(tmp_path) -> None:
     data = synthetic_mnist()
     train(small_config(tmp_path, steps=2), data, progress=False)
-    with pytest.raises(UsageError, match="already holds a run; pass --resume"):
+    with pytest.raises(UsageError, match=r"already holds a run; continue it with: backproplab dcn --out .* --resume"):
         train(small_config(tmp_path, steps=2), data, progress=False)
     metrics = train(small_config(tmp_path, steps=2, overwrite=True), data, progress=False)
     assert metrics["status"] == "completed"
@@ -280,3 +272,248 @@ def test_tensorboard_serves_on_loopback(tmp_path) -> None:
 def test_tensorboard_missing_logdir(tmp_path, capsys) -> None:
     assert cli.main(["tensorboard", "--logdir", str(tmp_path / "nope")]) == 2
     assert "no folder" in _one_line_error(capsys)
+
+
+# ----------------------------------------------------------------------------- stopping, resuming, refusing
+
+CHILD = Path(__file__).with_name("dcn_child.py")
+
+
+def _child(args: list[str], **kwargs) -> subprocess.Popen:
+    """A real `backproplab dcn` process on synthetic data (tests/dcn_child.py)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"child ended early ({process.returncode}): {process.communicate()[1]}")
+        assert time.monotonic() < deadline, "child never got there"
+        time.sleep(0.05)
+
+
+SMALL_RUN = ["--quiet", "--threads", "1", "--batch-size", "10", "--eval-every", "3", "--monitor-every", "2"]
+
+
+def test_a_second_process_is_refused_and_sigterm_stops_like_ctrl_c(tmp_path, fake_mnist) -> None:
+    """Real processes: a run holds its folder against a second one; SIGTERM then stops it as Ctrl-C
+    does, and --resume ends with the weights of an uninterrupted run."""
+    whole = tmp_path / "whole"
+    train(small_config(tmp_path, steps=7, out=str(whole)), fake_mnist, progress=False)
+
+    out = tmp_path / "my runs" / "stopped"  # a space: the printed hint must quote it
+    ready = tmp_path / "ready"
+    first = _child(["--pause-at", "4", "--ready", str(ready), "--", *SMALL_RUN, "--steps", "7", "--out", str(out)])
+    try:
+        _wait_for(ready, first)  # after step 4; the checkpoint at 3 steps done is on disk
+        second = _child(["--", *SMALL_RUN, "--steps", "2", "--out", str(out)])
+        _, err = second.communicate(timeout=300)
+        assert second.returncode == 2
+        assert err.strip().splitlines() == [err.strip()]
+        assert f"is in use by process {first.pid}" in err
+        first.send_signal(signal.SIGTERM)
+        _, err = first.communicate(timeout=300)
+    finally:
+        first.kill()
+    assert first.returncode == 128 + signal.SIGTERM
+    assert err.strip().splitlines() == [err.strip()]
+    assert "stopped by SIGTERM" in err and f"--out '{out}' --resume" in err
+    stopped = json.loads((out / "metrics.json").read_text())
+    assert stopped["status"] == "interrupted" and stopped["final"]["steps_done"] == 5
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 3
+    assert stopped["config"]["steps"] == 7  # the refused run wrote nothing
+
+    assert cli.main(["dcn", "--quiet", "--out", str(out), "--resume"]) == 0
+    a, b = _weights(whole), _weights(out)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((out / "metrics.json").read_text())["status"] == "completed"
+    assert read_scalars(out)["eval/test_error"] == read_scalars(whole)["eval/test_error"]
+    assert read_scalars(out)["train/loss"] == read_scalars(whole)["train/loss"]
+
+
+def test_sighup_is_an_interrupt_with_exit_129(tmp_path, monkeypatch, capsys, fake_mnist) -> None:
+    real_train = train_module.train
+
+    def hang_up(step: int, loss: float) -> None:
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGHUP)  # what a closed terminal sends
+
+    monkeypatch.setattr(train_module, "train", lambda *a, **k: real_train(*a, **{**k, "callback": hang_up}))
+    before = signal.getsignal(signal.SIGHUP)
+    rc = cli.main(["dcn", "--quiet", "--out", str(tmp_path / "run"), "--steps", "5", "--batch-size", "10"])
+    assert rc == 128 + signal.SIGHUP
+    err = _one_line_error(capsys)
+    # Stopped before its first checkpoint: the advice is to start again, not to resume.
+    assert "stopped by SIGHUP" in err and "--overwrite" in err and "--resume" not in err
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "interrupted"
+    assert signal.getsignal(signal.SIGHUP) == before  # the handlers are put back
+
+
+def test_resuming_a_completed_run_is_a_no_op(tmp_path, fake_mnist, capsys) -> None:
+    out = tmp_path / "run"
+    common = ["dcn", "--quiet", "--out", str(out), "--batch-size", "10", "--eval-every", "2", "--steps", "4"]
+    assert cli.main(common) == 0
+    files = {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".lock"}
+    capsys.readouterr()
+    assert cli.main(["dcn", "--quiet", "--out", str(out), "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert "already completed its 4 steps; nothing to do" in printed and "nan" not in printed.lower()
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".lock"} == files
+    assert [s for s, _ in read_scalars(out)["eval/test_error"]] == [2, 4]
+
+
+def test_crash_before_the_first_checkpoint_gives_no_circular_advice(tmp_path, capsys, fake_mnist) -> None:
+    out = tmp_path / "run"
+
+    def stop(step: int, loss: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(small_config(tmp_path), fake_mnist, progress=False, callback=stop)
+    assert cli.main(["dcn", "--quiet", "--out", str(out), "--resume"]) == 2
+    with_resume = _one_line_error(capsys)
+    assert cli.main(["dcn", "--quiet", "--out", str(out)]) == 2
+    without = _one_line_error(capsys)
+    assert "stopped before its first checkpoint" in with_resume and "--overwrite" in with_resume
+    assert "--resume" not in without.split("already holds a run")[1] and "--overwrite" in without
+    assert cli.main(["dcn", "--quiet", "--out", str(out), "--overwrite", "--steps", "2", "--batch-size", "10"]) == 0
+
+
+def test_overwrite_clears_stale_temporaries_of_a_killed_run(tmp_path, fake_mnist) -> None:
+    out = tmp_path / "run"
+    train(small_config(tmp_path, steps=2), fake_mnist, progress=False)
+    stale = out / ".checkpoint.x1y2z3.tmp.pt"  # what kill -9 during torch.save leaves
+    stale.write_bytes(b"\0" * 100_000)
+    train(small_config(tmp_path, steps=2, overwrite=True), fake_mnist, progress=False)
+    assert not stale.exists()
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith("events")) == [
+        ".lock",
+        "checkpoint.pt",
+        "config.json",
+        "metrics.json",
+    ]
+
+
+def _checkpoint(tmp_path, fake_mnist) -> tuple[Path, dict]:
+    train(small_config(tmp_path, steps=3), fake_mnist, progress=False)
+    path = tmp_path / "run" / "checkpoint.pt"
+    return path, torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda s: b"not a checkpoint at all", "is damaged or not a backproplab checkpoint"),
+        (lambda s: {k: v for k, v in s.items() if k != "config"}, "lacks its 'config' entry"),
+        (lambda s: {**s, "format": 99}, "has format 99; this version reads format 1"),
+        (lambda s: {**s, "random": {"torch": torch.zeros(3, dtype=torch.uint8)}}, "random state is damaged"),
+        (lambda s: {**s, "model": {**s["model"], "fc1_w": torch.zeros(2, 2)}}, "fc1_w: (2, 2) vs (1024, 3136)"),
+        (lambda s: {**s, "step": "three"}, "has a damaged 'step' entry"),
+        (lambda s: [1, 2, 3], "is not a backproplab checkpoint"),
+    ],
+)
+def test_malformed_checkpoint_is_one_line_in_our_words(tmp_path, capsys, fake_mnist, damage, message) -> None:
+    path, state = _checkpoint(tmp_path, fake_mnist)
+    damaged = damage(state)
+    if isinstance(damaged, bytes):
+        path.write_bytes(damaged)
+    else:
+        torch.save(damaged, path)
+    rc = cli.main(["dcn", "--quiet", "--out", str(tmp_path / "run"), "--resume", "--steps", "6"])
+    assert rc == 2
+    err = _one_line_error(capsys)
+    assert message in err and "--overwrite" in err
+    assert "weights_only" not in err and "Traceback" not in err
+
+
+def test_loss_far_above_its_start_is_divergence_and_warn_carries_on(tmp_path, fake_mnist, capsys) -> None:
+    config = small_config(tmp_path, optimizer="sgd", lr=30.0, steps=8, eval_every=8, monitor_every=2)
+    with pytest.raises(TrainingDiverged, match=r"stayed above 10 times its first value .* for 2 steps") as info:
+        train(config, fake_mnist, progress=False)
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["status"] == "diverged" and math.isfinite(saved["final"]["diverged_loss"])
+    assert saved["final"]["diverged_at_step"] == info.value.metrics["final"]["diverged_at_step"] < 8
+    losses = [v for _, v in read_scalars(tmp_path / "run")["train/loss"]]
+    assert all(math.isfinite(v) for v in losses) and max(losses[-2:]) > 10 * losses[0]
+
+    warn = small_config(tmp_path, optimizer="sgd", lr=30.0, steps=8, eval_every=8, monitor_every=2, overwrite=True)
+    metrics = train(warn, fake_mnist, progress=True, on_divergence="warn")
+    assert metrics["status"] == "completed"
+    assert capsys.readouterr().err.count("warning: training diverged at step") == 1
+
+
+def test_chance_accuracy_after_an_epoch_is_divergence(tmp_path) -> None:
+    data = synthetic_mnist()
+    data.validation.images[:] = 0.0  # nothing to see: every validation image gets the same answer
+    config = small_config(tmp_path, steps=24, eval_every=12)  # 120 images in batches of 10: 12 steps an epoch
+    with pytest.raises(TrainingDiverged, match=r"after 1\.00 epochs the validation accuracy is .* no better than"):
+        train(config, data, progress=False)
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["status"] == "diverged" and saved["final"]["diverged_at_step"] == 12
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--name", "../../x"], "--name: '../../x' is not a run name"),
+        (["--name", "a/b"], "--name: 'a/b' is not a run name"),
+        (["--threads", "100000"], "--threads: 100000 threads but this machine has"),
+    ],
+)
+def test_names_and_threads_refused_before_anything_is_written(tmp_path, monkeypatch, capsys, argv, message) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["dcn", "--quiet", "--steps", "1", *argv]) == 2
+    assert message in _one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_too_large_for_the_memory_is_refused_before_allocating(tmp_path, monkeypatch, capsys) -> None:
+    from backproplab import limits
+
+    monkeypatch.setattr(limits, "available_memory", lambda: 2 * 2**30)
+    rc = cli.main(["dcn", "--quiet", "--batch-size", "5000", "--out", str(tmp_path / "run")])
+    assert rc == 2
+    err = _one_line_error(capsys)
+    assert "--batch-size 5000 needs about" in err and "2.0 GiB is available" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_memory_error_is_one_line_with_a_hint(tmp_path, monkeypatch, capsys) -> None:
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(train_module, "train", out_of_memory)
+    assert cli.main(["dcn", "--quiet", "--out", str(tmp_path / "run")]) == 2
+    assert "out of memory; choose smaller sizes" in _one_line_error(capsys)
+
+
+def test_every_json_file_of_every_dcn_run_is_strict(tmp_path, fake_mnist) -> None:
+    def no_nan(token: str) -> float:
+        raise ValueError(f"{token} is not JSON")
+
+    train(small_config(tmp_path, steps=2, out=str(tmp_path / "done")), fake_mnist, progress=False)
+    with pytest.raises(TrainingDiverged):
+        train(small_config(tmp_path, optimizer="sgd", lr=1e8, steps=20, out=str(tmp_path / "nan")), fake_mnist,
+              progress=False)  # fmt: skip
+
+    def stop(step: int, loss: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # stopped before any evaluation: no final numbers yet
+        train(small_config(tmp_path, out=str(tmp_path / "stopped")), fake_mnist, progress=False, callback=stop)
+    files = sorted(tmp_path.glob("*/*.json"))
+    assert len(files) == 6
+    for path in files:
+        json.loads(path.read_text(), parse_constant=no_nan)
+    diverged = json.loads((tmp_path / "nan" / "metrics.json").read_text())
+    assert diverged["final"]["diverged_loss"] is None  # NaN, written as null
+    assert json.loads((tmp_path / "stopped" / "metrics.json").read_text())["final"]["test_error"] is None

@@ -20,12 +20,13 @@ def test_deep_network_on_moons_writes_boundary_curves_and_metrics(tmp_path, caps
     assert code == 0
     for name in ("dataset.png", "decision_boundary.png", "loss.png", "accuracy.png"):
         assert (out / name).read_bytes().startswith(PNG), name
-    m = json.loads((out / "metrics.json").read_text())
-    assert m["config"]["hidden"] == [10, 10, 10] and m["config"]["optimizer"] == "adam"
-    assert m["config"]["n_samples"] == 400 and m["dataset"]["n_test"] == 133
+    record = json.loads((out / "metrics.json").read_text())
+    m = record["final"]
+    assert record["config"]["hidden"] == [10, 10, 10] and record["config"]["optimizer"] == "adam"
+    assert record["config"]["n_samples"] == 400 and m["dataset"]["n_test"] == 133
     assert m["n_parameters"] == 2 * 10 + 10 + 2 * (10 * 10 + 10) + 10 * 2 + 2
     assert m["test_accuracy"] >= 0.9 and m["train_accuracy"] >= 0.9
-    assert len(m["history"]["pass"]) == len(m["history"]["accuracy"]) == 61
+    assert len(record["curves"]["pass"]) == len(record["curves"]["accuracy"]) == 61
     assert f"test accuracy {m['test_accuracy']:.3f}" in capsys.readouterr().out
 
 
@@ -36,7 +37,7 @@ def test_tabular_run_writes_a_confusion_matrix_that_adds_up(tmp_path) -> None:
     assert code == 0
     assert (out / "confusion_matrix.png").read_bytes().startswith(PNG)
     assert not (out / "decision_boundary.png").exists()
-    m = json.loads((out / "metrics.json").read_text())
+    m = json.loads((out / "metrics.json").read_text())["final"]
     cm = np.array(m["confusion_matrix"])
     d = load("wine", seed=0)
     assert cm.shape == (3, 3) and cm.sum() == d.y_test.shape[0]
@@ -45,19 +46,19 @@ def test_tabular_run_writes_a_confusion_matrix_that_adds_up(tmp_path) -> None:
     assert m["test_accuracy"] >= 0.9
 
 
-def test_logdir_and_early_stopping_from_the_cli(tmp_path) -> None:
+def test_tensorboard_logs_and_early_stopping_from_the_cli(tmp_path) -> None:
     from backproplab.monitoring import read_scalars
 
-    out, logdir = tmp_path / "run", tmp_path / "tb"
+    out = tmp_path / "run"
     code = main(["mlp", "--hidden", "8,8", "--activation", "tanh,relu", "--optimizer", "momentum", "--lr", "0.001",
                  "--batch-size", "20", "--epochs", "20", "--val-split", "0.2", "--patience", "5",
-                 "--logdir", str(logdir), "--out", str(out), "--no-progress"])  # fmt: skip
+                 "--out", str(out), "--no-progress"])  # fmt: skip
     assert code == 0
-    scalars = read_scalars(logdir)
+    scalars = read_scalars(out)  # the events are in the run folder
     assert {"train/loss", "validation/accuracy", "layer1/activation/mean", "layer3/net_input/std"} <= set(scalars)
     m = json.loads((out / "metrics.json").read_text())
     assert m["config"]["activation"] == ["tanh", "relu"]
-    assert len(scalars["train/loss"]) == len(m["history"]["pass"])
+    assert len(scalars["train/loss"]) == len(m["curves"]["pass"])
 
 
 @pytest.mark.parametrize(
@@ -70,8 +71,7 @@ def test_logdir_and_early_stopping_from_the_cli(tmp_path) -> None:
         (["--hidden", "4,4", "--activation", "tanh,relu,relu"], "3 activations for 2 hidden layers"),
         (["--patience", "3"], "early stopping (patience) needs a validation split"),
         (["--init", "zeros"], "--init: unknown weight initialisation 'zeros'; choose one of: scaled_normal"),
-        (["--lr", "1e6", "--passes", "20", "--hidden", "10,10", "--activation", "relu"], "try a smaller learning rate"),
-        (["--logdir", "/dev/null/tb", "--passes", "2"], "cannot write TensorBoard logs to /dev/null/tb"),
+        (["--out", "/dev/null/tb", "--passes", "2"], "cannot use /dev/null/tb as a run folder"),
         (["--seed", "-1"], "--seed: must be a whole number from 0 to"),
     ],
 )

@@ -35,6 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("backproplab: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(
+            f"backproplab {args.command}: error: out of memory; choose smaller sizes (e.g. --hidden, --n-samples, "
+            "--batch-size) or close other programs",
+            file=sys.stderr,
+        )
+        return 2
     except (ValueError, OSError) as exc:
         # ValueError covers UsageError and the engines' argument checks; OSError covers files.
         message = " ".join(str(exc).split()) or type(exc).__name__

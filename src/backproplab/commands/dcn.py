@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
+from backproplab import runs
 from backproplab.dcn.config import TrainConfig
 from backproplab.settings import add_arguments, given
 
@@ -64,21 +66,25 @@ def run(args: argparse.Namespace) -> int:
         from backproplab.dcn.training import train
 
     quiet = args.quiet
+    out = Path(config.out_dir())
     try:
-        with warnings.catch_warnings():
+        with runs.signals_as_interrupt(), warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             metrics = train(config, progress=not quiet)
-    except KeyboardInterrupt:
-        print(
-            f"backproplab dcn: interrupted; continue with: backproplab dcn --out {config.out_dir()} --resume",
-            file=sys.stderr,
-        )
-        return 130
-    out = Path(config.out_dir())
+    except KeyboardInterrupt as interrupt:
+        if any(out.glob("checkpoint.*")):  # the torch engine's .pt or the numpy engine's
+            advice = f"the last checkpoint is kept; continue with: {runs.command_hint('dcn', out, '--resume')}"
+        else:
+            advice = f"no checkpoint yet; start again with: {runs.command_hint('dcn', out, '--overwrite')}"
+        print(f"backproplab dcn: {interrupt or 'interrupted'}; {advice}", file=sys.stderr)
+        return runs.exit_code(interrupt)
+    final = metrics["final"]
+    if metrics.get("already_complete"):
+        print(f"{out} already completed its {final['steps_done']} steps; nothing to do (raise --steps to go on)")
     print(
-        f"final test accuracy {metrics['test_accuracy']:.2%} (error {metrics['test_error']:.2%}), "
-        f"validation accuracy {metrics['validation_accuracy']:.2%}; {metrics['steps_done']} steps, "
+        f"final test accuracy {final['test_accuracy']:.2%} (error {final['test_error']:.2%}), "
+        f"validation accuracy {final['validation_accuracy']:.2%}; {final['steps_done']} steps, "
         f"{metrics['steps_per_second']:.1f} steps/s, {metrics['wall_seconds']:.0f} s"
     )
-    print(f"run folder: {out}  (view: backproplab tensorboard --logdir {out.parent})")
+    print(f"run folder: {out}  (view: backproplab tensorboard --logdir {shlex.quote(str(out.parent))})")
     return 0

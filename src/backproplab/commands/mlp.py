@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from backproplab.errors import UsageError
+from backproplab import runs
+from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.experiments.grid import GRID_DEFAULTS
-from backproplab.experiments.mlp_run import MLPConfig, run_mlp
-from backproplab.scratch import TrainingDiverged
+from backproplab.experiments.mlp_run import ENGINE, MLPConfig, run_mlp, run_name
 from backproplab.settings import add_arguments, given
 
 
@@ -32,10 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train a from-scratch NumPy network: input -> hidden layer(s) -> softmax, on the summed "
         "cross-entropy + L2 loss. The defaults are the course handout's three-layer run (3 tanh units, 200 "
         "moons points, 20,000 full-batch steps). 2-D data sets train on all generated points and are tested "
-        "on a fresh draw (seed + 1000); tabular sets use a stratified, standardised split. Writes "
+        "on a fresh draw (seed + 1000); tabular sets use a stratified, standardised split. Each run is a "
+        "folder runs/mlp/<name> holding config.json, TensorBoard events (backproplab tensorboard), "
         "decision_boundary.png and dataset.png (2-D data) or confusion_matrix.png (tabular), loss.png, "
-        "accuracy.png and metrics.json into --out. With --grid: one network per depth x width x activation, "
-        "all decision boundaries in grid.png, accuracies in grid.csv/grid.json/grid_accuracy.png.",
+        "accuracy.png and metrics.json (also for a run that diverges). With --grid: one network per depth x "
+        "width x activation, all decision boundaries in grid.png, accuracies in grid.csv/grid.json/grid_accuracy.png.",
     )
     add_arguments(p, MLPConfig, notes={name: f"--grid: {value}" for name, value in GRID_DEFAULTS.items()})
 
@@ -60,8 +62,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
 
     out = p.add_argument_group("output")
-    out.add_argument("--out", type=Path, default=None, help="output folder (default: results/mlp/<run name>)")
-    out.add_argument("--logdir", type=Path, default=None, help="write TensorBoard summaries here (single run)")
+    out.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="run folder (default runs/mlp/<name>; --grid: results/mlp-grid/<dataset>)",
+    )
+    out.add_argument(
+        "--name", default=None, help="run name (default from the settings, e.g. moons-tanh-3); one folder name"
+    )
+    out.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a run already in the run folder (deletes every file a run writes there)",
+    )
     out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -70,17 +84,20 @@ def run(args: argparse.Namespace) -> int:
     if args.grid:
         return _run_grid(args)
     config = MLPConfig(**given(args, MLPConfig))
-    hidden = "x".join(str(h) for h in config.hidden_dims())
-    acts = config.activation if isinstance(config.activation, str) else "-".join(config.activation)
-    out = args.out or Path("results", "mlp", f"{config.dataset}-{acts}-{hidden}")
+    out = runs.run_folder(ENGINE, args.name or run_name(config), args.out)
     try:
-        metrics = run_mlp(config, out, progress=not args.no_progress, logdir=args.logdir)
+        with runs.signals_as_interrupt():
+            record = run_mlp(config, out, progress=not args.no_progress, overwrite=args.overwrite)
     except TrainingDiverged as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"{exc} (curves and metrics.json are in the run folder)") from None
+    except KeyboardInterrupt as interrupt:
+        print(f"backproplab mlp: {interrupt or 'interrupted'}; metrics.json says how far it got", file=sys.stderr)
+        return runs.exit_code(interrupt)
+    final = record["final"]
     print(
-        f"final loss {metrics['final_loss_per_example']:.4f} per example (sum {metrics['final_loss']:.3f}), "
-        f"training accuracy {metrics['train_accuracy']:.3f}, test accuracy {metrics['test_accuracy']:.3f}, "
-        f"{metrics['passes_run']} passes in {metrics['seconds']:.1f} s -> {out}"
+        f"final loss {final['final_loss_per_example']:.4f} per example (sum {final['final_loss']:.3f}), "
+        f"training accuracy {final['train_accuracy']:.3f}, test accuracy {final['test_accuracy']:.3f}, "
+        f"{final['passes_run']} passes in {record['wall_seconds']:.1f} s -> {out}"
     )
     return 0
 
@@ -91,8 +108,8 @@ def _run_grid(args: argparse.Namespace) -> int:
     settings = given(args, MLPConfig)
     if "hidden" in settings or "activation" in settings:
         raise UsageError("--hidden and --activation set one network; with --grid use --depths, --widths, --activations")
-    if args.logdir is not None:
-        raise UsageError("--logdir records one run; leave it out with --grid")
+    if args.name is not None:
+        raise UsageError("--name names one run; with --grid use --out")
     dataset = MLPConfig(dataset=settings.pop("dataset", MLPConfig.dataset)).dataset
     base = MLPConfig(**{**GRID_DEFAULTS, **{k: v for k, v in settings.items() if k in GRID_DEFAULTS}})
     rest = {k: v for k, v in settings.items() if k not in GRID_DEFAULTS}

@@ -17,8 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "tensorboard",
         help="view training logs in TensorBoard (bound to 127.0.0.1)",
-        description="Start TensorBoard on 127.0.0.1 over a folder of runs (e.g. runs/dcn/<name>), print "
-        "its address and serve until Ctrl-C.",
+        description="Start TensorBoard on 127.0.0.1 over a folder of runs (runs/ holds runs/mlp/<name> and "
+        "runs/dcn/<name>, shown side by side), print its address and serve until Ctrl-C.",
     )
     parser.add_argument("--logdir", default="runs", help="folder holding the runs (default: runs)")
     parser.add_argument(
@@ -39,7 +39,7 @@ def start(logdir: str | Path, port: int = DEFAULT_PORT, load_fast: bool = True) 
     """Start TensorBoard in a background thread. Returns (its URL, a function that stops it)."""
     logdir = Path(logdir)
     if not logdir.is_dir():
-        raise UsageError(f"no folder {logdir}; train first (backproplab dcn) or pass --logdir DIR")
+        raise UsageError(f"no folder {logdir}; train first (backproplab mlp or backproplab dcn) or pass --logdir DIR")
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {port}")
     from tensorboard import program

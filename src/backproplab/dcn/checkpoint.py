@@ -3,6 +3,9 @@
 A checkpoint is one ``torch.save`` file written atomically, loadable with
 ``torch.load(path, weights_only=True)``: it holds only tensors, numbers, strings, lists and
 dicts. NumPy arrays in the batch iterator's state are stored as tensors and converted back.
+:func:`load_checkpoint` checks the format version and the keys and their types; the training
+code checks the shapes against the model it builds (:func:`check_model_state`). Every problem is
+a one-line :class:`UsageError` in our own words (never torch's advice to load unsafely).
 """
 
 from __future__ import annotations
@@ -18,7 +21,20 @@ from backproplab.errors import UsageError
 from backproplab.io import save_with
 
 CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
 _ARRAY = "__ndarray__"
+#: Every key of a checkpoint and the type its value must have.
+CHECKPOINT_KEYS: dict[str, type | tuple[type, ...]] = {
+    "format": int,
+    "step": int,
+    "config": dict,
+    "model": dict,
+    "optimizer": dict,
+    "random": dict,
+    "data": dict,
+    "history": list,
+    "wall_seconds": (int, float),
+}
 
 
 def to_safe(obj: Any) -> Any:
@@ -53,7 +69,12 @@ def random_states(device: torch.device) -> dict[str, Any]:
 
 
 def restore_random_states(states: dict[str, Any], device: torch.device) -> None:
-    torch.set_rng_state(states["torch"])
+    """Put back the random states of :func:`random_states` (checked: a wrong one is a UsageError)."""
+    expected = torch.get_rng_state()
+    state = states.get("torch")
+    if not (isinstance(state, torch.Tensor) and state.dtype == expected.dtype and state.shape == expected.shape):
+        raise UsageError("the checkpoint's random state is damaged; start the run again with --overwrite")
+    torch.set_rng_state(state)
     if device.type == "cuda" and "cuda" in states:
         torch.cuda.set_rng_state(states["cuda"], device)
 
@@ -63,13 +84,43 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
     return save_with(path, lambda tmp: torch.save(to_safe(state), tmp))
 
 
+def _damaged(path: Path, why: str) -> UsageError:
+    return UsageError(f"checkpoint {path} {why}; start the run again with --overwrite")
+
+
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``)."""
+    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``), checking its
+    format version and that every key of :data:`CHECKPOINT_KEYS` holds the right type."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"no checkpoint at {path}; run without --resume to start this run afresh")
+        raise UsageError(f"no checkpoint at {path}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for damaged files
-        raise UsageError(f"cannot read checkpoint {path} ({type(exc).__name__}: {exc})") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # torch raises several types for damaged files; its message advises unsafe loading
+        raise _damaged(path, f"is damaged or not a backproplab checkpoint ({type(exc).__name__})") from exc
+    if not isinstance(state, dict):
+        raise _damaged(path, "is not a backproplab checkpoint")
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise _damaged(path, f"has format {state.get('format')!r}; this version reads format {CHECKPOINT_FORMAT}")
+    for key, kind in CHECKPOINT_KEYS.items():
+        if key not in state:
+            raise _damaged(path, f"lacks its {key!r} entry")
+        if not isinstance(state[key], kind) or isinstance(state[key], bool):
+            raise _damaged(path, f"has a damaged {key!r} entry")
+    if state["step"] < 0 or any(not isinstance(v, torch.Tensor) for v in state["model"].values()):
+        raise _damaged(path, "has a damaged 'step' or 'model' entry")
     return from_safe(state)
+
+
+def check_model_state(path: Path, saved: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> None:
+    """Raise a one-line UsageError unless ``saved`` has exactly the names and shapes of ``expected``."""
+    if saved.keys() != expected.keys():
+        missing = sorted(expected.keys() - saved.keys()) or sorted(saved.keys() - expected.keys())
+        raise _damaged(path, f"does not match this network (weights {', '.join(missing)} differ)")
+    for name, tensor in expected.items():
+        if saved[name].shape != tensor.shape:
+            raise _damaged(
+                path, f"does not match this network ({name}: {tuple(saved[name].shape)} vs {tuple(tensor.shape)})"
+            )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from backproplab.dcn.choices import ACTIVATIONS, ENGINES, INITS, OPTIMIZERS, PRECISIONS
+from backproplab.divergence import ON_DIVERGENCE
 from backproplab.errors import UsageError
 from backproplab.settings import (
     Invalid,
@@ -170,7 +171,17 @@ class TrainConfig:
         "taken from its config.json; --steps may be raised)",
         group=_OUT,
     )
-    overwrite: bool = setting(False, "replace a run already in the run folder", group=_OUT)
+    overwrite: bool = setting(
+        False, "replace a run already in the run folder (deletes every file a run writes there)", group=_OUT
+    )
+    on_divergence: str = setting(
+        "stop",
+        "stop: a loss 10x above its start for a monitoring interval, or chance accuracy after the first epoch, "
+        "ends the run as diverged; warn: say so and carry on (a NaN loss always stops)",
+        choices=ON_DIVERGENCE,
+        metavar="WHAT",
+        group=_OUT,
+    )
     validation_size: int = setting(5000, "training images held out for validation", check=positive_int, cli=False)
 
     def __post_init__(self) -> None:

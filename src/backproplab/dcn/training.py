@@ -10,21 +10,30 @@ One run writes to its own folder (``config.out_dir()``):
   Training tags use the index of the step being taken (0 .. steps-1); evaluation tags use the
   number of steps done (1100 = one epoch of 55,000 images in batches of 50).
 - ``config.json`` (every setting), written first; ``metrics.json`` at the end, also when the run
-  diverges or is interrupted (``status``: completed, diverged or interrupted).
+  diverges or is interrupted (``status``: completed, diverged or interrupted), in the layout of
+  :mod:`backproplab.runs` (the same top-level keys as the NumPy engine's runs).
 - ``checkpoint.pt`` after each evaluation, atomically; ``resume=True`` continues from it and ends
   with the same weights as an uninterrupted run (same device and thread count; on a GPU with
-  ``deterministic``).
+  ``deterministic``). The resumed event file purges the interrupted attempt's events from the
+  checkpoint's step on and writes the checkpoint's evaluation again, so every evaluation is read back once.
 
 Hardware (:mod:`backproplab.hardware`): ``precision``/``threads`` "auto" are resolved once per run;
 ``metrics.json`` records what ran. The batches are drawn on the device (:mod:`.device_batches`);
 on a GPU the per-step losses stay there until the end of each monitoring interval
 (:mod:`.loss_buffer`), so that steps that do not log never make the host wait for the GPU.
+
+The folder is claimed (:func:`backproplab.runs.claimed`) before any data is read: a second run on
+it is refused while the first runs. Divergence (:mod:`backproplab.divergence`): a non-finite loss
+always ends the run; a loss stuck far above its start, or chance accuracy after an epoch, ends it
+too unless ``config.on_divergence == "warn"``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -35,9 +44,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from backproplab import hardware
+from backproplab import hardware, limits, runs
 from backproplab.dcn.checkpoint import (
+    CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,
+    check_model_state,
     load_checkpoint,
     random_states,
     restore_random_states,
@@ -49,8 +60,8 @@ from backproplab.dcn.device_batches import DeviceBatches
 from backproplab.dcn.loss_buffer import LossBuffer
 from backproplab.dcn.model import DCN, LAYERS, count_parameters, flops_per_step
 from backproplab.dcn.optim import make_optimizer
+from backproplab.divergence import DivergenceWatch, chance_accuracy
 from backproplab.errors import TrainingDiverged, UsageError
-from backproplab.io import write_json
 from backproplab.monitoring import SummaryWriter, tensor_stats
 from backproplab.progress import progress_bar
 
@@ -58,7 +69,11 @@ EVAL_TAGS = ("eval/validation_error", "eval/test_error", "eval/validation_accura
 EVAL_BATCH = 1000
 #: On a GPU evaluation takes larger batches: fewer launches, activations still well under 1 GB.
 EVAL_BATCH_GPU = 5000
-_RUN_FILES = ("config.json", "metrics.json", CHECKPOINT_NAME)
+ENGINE = "dcn"
+#: Floats one image keeps alive in a training step (activations, their gradients, the pooling
+#: indices; measured ~90,000 for ReLU), for the memory check before a run starts.
+_FLOATS_PER_IMAGE = 90_000
+_MNIST_BYTES = 70_000 * 785 * 4
 
 
 def load_data(config: TrainConfig, progress: bool = True):  # -> mnist.Datasets
@@ -141,27 +156,78 @@ def evaluate(
     return int(correct) / len(labels)
 
 
+def check_resources(config: TrainConfig) -> None:
+    """Refuse (one line) a thread count above the cores, or a batch too large for the memory,
+    before anything is allocated."""
+    limits.check_threads(config.threads)
+    model = DCN(config.activation, config.init, config.dropout)  # 13 MB: cheap beside what it checks
+    images = max(config.batch_size, EVAL_BATCH)
+    # weights, gradients and up to two optimizer slots; per image, activations and their gradients
+    needed = 4 * (4 * count_parameters(model) + 3 * _FLOATS_PER_IMAGE * model.act.pieces * images) + _MNIST_BYTES
+    limits.check_memory(needed, f"--batch-size {config.batch_size}", "choose a smaller --batch-size")
+
+
 def _prepare_folder(config: TrainConfig, out: Path) -> dict[str, Any] | None:
-    """Return the checkpoint to resume from, or check that ``out`` may receive a new run."""
-    if config.resume:
-        checkpoint = load_checkpoint(out / CHECKPOINT_NAME)
-        saved = checkpoint["config"]
-        changed = [f for f in TRAJECTORY_FIELDS if saved.get(f) != getattr(config, f)]
-        if changed:
-            diffs = ", ".join(f"{f} {saved.get(f)!r} -> {getattr(config, f)!r}" for f in changed)
-            raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
-        if checkpoint["step"] > config.steps:
-            raise UsageError(f"{out} is already at step {checkpoint['step']}, beyond --steps {config.steps}")
-        return checkpoint
-    existing = [p for p in (*(out / n for n in _RUN_FILES), *out.glob("events.out.tfevents.*")) if p.exists()]
-    if existing and not config.overwrite:
-        raise UsageError(
-            f"{out} already holds a run; pass --resume to continue it, --overwrite to start it again, "
-            "or choose another --out or --name"
+    """Return the checkpoint to resume from, or make ``out`` ready for a new run (refusing a run
+    already there unless --overwrite). ``out`` must be claimed."""
+    has_checkpoint = (out / CHECKPOINT_NAME).is_file()
+    if not config.resume:
+        runs.refuse_or_clear(
+            out, ENGINE, overwrite=config.overwrite, patterns=(CHECKPOINT_NAME,), resumable=has_checkpoint
         )
-    for path in existing:
-        path.unlink()
-    return None
+        return None
+    if not has_checkpoint:
+        if runs.run_files(out, (CHECKPOINT_NAME,)):
+            raise UsageError(
+                f"{out} holds a run that stopped before its first checkpoint, so there is nothing to resume; "
+                f"start it again with: {runs.command_hint(ENGINE, out, '--overwrite')}"
+            )
+        raise UsageError(f"no run in {out} to resume; start one without --resume")
+    checkpoint = load_checkpoint(out / CHECKPOINT_NAME)
+    saved = checkpoint["config"]
+    changed = [f for f in TRAJECTORY_FIELDS if saved.get(f) != getattr(config, f)]
+    if changed:
+        diffs = ", ".join(f"{f} {saved.get(f)!r} -> {getattr(config, f)!r}" for f in changed)
+        raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
+    if checkpoint["step"] > config.steps:
+        raise UsageError(f"{out} is already at step {checkpoint['step']}, beyond --steps {config.steps}")
+    return checkpoint
+
+
+def _completed_metrics(config: TrainConfig, out: Path, checkpoint: dict[str, Any] | None) -> dict[str, Any] | None:
+    """On --resume of a run that already completed its steps: its metrics (nothing is touched)."""
+    if checkpoint is None or checkpoint["step"] != config.steps:
+        return None
+    try:
+        saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # the final metrics were not written: finish the run again from its checkpoint
+    return saved if isinstance(saved, dict) and saved.get("status") == "completed" else None
+
+
+def _restore(checkpoint: dict[str, Any], model: DCN, optimizer: torch.optim.Optimizer, data: Any, out: Path) -> None:
+    """Load a checkpoint's weights, optimizer, batch order and random states, every one checked."""
+    path = out / CHECKPOINT_NAME
+    check_model_state(path, checkpoint["model"], model.state_dict())
+    model.load_state_dict(checkpoint["model"])
+    try:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        data.train.load_state_dict(checkpoint["data"])
+    except Exception as exc:  # torch and the iterator raise several types for a mismatched state
+        raise UsageError(
+            f"checkpoint {path} does not match this run ({type(exc).__name__} in its optimizer or data state); "
+            "start the run again with --overwrite"
+        ) from exc
+    restore_random_states(checkpoint["random"], next(model.parameters()).device)
+
+
+def _open_writer(out: Path, start: int, history: list[dict[str, float]], resumed: bool) -> SummaryWriter:
+    """The run's event writer. On resume, TensorBoard purges every event from ``start`` on, the
+    checkpoint's own evaluation included: write that evaluation again after the purge."""
+    writer = SummaryWriter(out, purge_step=start if resumed else None)
+    if resumed and history and history[-1]["step"] == start:
+        writer.add_scalars({f"eval/{k}": history[-1][k] for k in _EVAL_KEYS}, start)
+    return writer
 
 
 @contextlib.contextmanager
@@ -199,21 +265,33 @@ def train(
     per monitoring interval, the calls for an interval's steps come together at its end.
     PyTorch's thread count and determinism flags are set for the run and restored after it.
     An explicit ``precision="bf16"`` without native bf16 warns (:class:`hardware.SlowPrecisionWarning`).
+    ``config.on_divergence``: "stop" ends a diverged run (status diverged); "warn" only says so for
+    the rules beyond a non-finite loss (which always stops).
 
-    Raises :class:`UsageError` for bad settings (before any data is read) and
-    :class:`TrainingDiverged` (a ``UsageError``) when the loss stops being finite.
+    Resuming a run that already completed its steps changes nothing and returns its metrics with
+    ``already_complete: True`` added (not written).
+
+    Raises :class:`UsageError` for bad settings (before any data is read) or a folder in use or
+    holding another run, and :class:`TrainingDiverged` (a ``UsageError``) when the run diverges.
     """
     config.validate()
+    if config.name is not None and config.out is None:
+        runs.check_name(config.name)
+    check_resources(config)
     out = config.out_dir()
-    checkpoint = _prepare_folder(config, out)
-    if data is None:
-        data = load_data(config, progress)
-    n_train = len(data.train.labels)
-    if config.batch_size > n_train:
-        raise UsageError(f"--batch-size: {config.batch_size} is larger than the {n_train} training images")
-    used = _resolve_hardware(config)
-    with hardware.applied(used), _restored_iterator(data.train):
-        return _run(config, data, out, checkpoint, progress, callback, used)
+    with runs.claimed(out):
+        checkpoint = _prepare_folder(config, out)
+        done = _completed_metrics(config, out, checkpoint)
+        if done is not None:
+            return {**done, "already_complete": True}
+        if data is None:
+            data = load_data(config, progress)
+        n_train = len(data.train.labels)
+        if config.batch_size > n_train:
+            raise UsageError(f"--batch-size: {config.batch_size} is larger than the {n_train} training images")
+        used = _resolve_hardware(config)
+        with hardware.applied(used), _restored_iterator(data.train):
+            return _run(config, data, out, checkpoint, progress, callback, used)
 
 
 # ----------------------------------------------------------------------------- hardware
@@ -252,12 +330,9 @@ def _run(
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
     start, history, wall_before = 0, [], 0.0
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        data.train.load_state_dict(checkpoint["data"])
-        restore_random_states(checkpoint["random"], device)
+        _restore(checkpoint, model, optimizer, data, out)
         start, history, wall_before = checkpoint["step"], checkpoint["history"], checkpoint["wall_seconds"]
-    write_json(out / "config.json", config.to_dict())
+    runs.write_strict_json(out / "config.json", config.to_dict())
 
     autocast = make_autocast(device, used.precision)
     batches = DeviceBatches(data.train, device)
@@ -265,38 +340,64 @@ def _run(
     test = _as_tensor(data.test.images, data.test.labels, device)
     eval_batch = _eval_batch(device)
     steps_per_epoch = len(data.train.labels) / config.batch_size
+    chance = chance_accuracy(data.validation.labels)
+    watch = DivergenceWatch(window=config.monitor_every)
+    warned: list[str] = []
     say = _printer(progress)
     losses = LossBuffer(every_step=_reads_loss_every_step(device))
 
     def finish(status: str, steps_done: int, wall: float, **extra: Any) -> dict[str, Any]:
-        metrics = _metrics(config, model, history, status, steps_done, wall_before + wall, steps_done - start, wall)
-        metrics.update(used.as_dict())
-        metrics.update(extra)
-        write_json(out / "metrics.json", metrics)
+        metrics = _metrics(
+            config, model, history, status, steps_done, wall_before + wall, steps_done - start, wall,
+            **used.as_dict(), **extra,
+        )  # fmt: skip
+        runs.write_strict_json(out / "metrics.json", metrics)
         return metrics
 
+    def diverged(reason: str, step: int, loss_value: float, fatal: bool) -> None:
+        """Stop the run as diverged (or, in warn mode and while the loss is finite, say so once)."""
+        message = (
+            f"training diverged at step {step}: {reason} with {config.optimizer} at learning rate "
+            f"{config.learning_rate:g}; try a smaller --lr"
+        )
+        if config.on_divergence == "warn" and not fatal:
+            if not warned:  # once: the rules keep firing while the run stays diverged
+                warned.append(reason)
+                _warn(f"warning: {message} (carrying on: --on-divergence warn)")
+            return
+        metrics = finish(
+            "diverged",
+            step,
+            time.perf_counter() - began,
+            diverged_at_step=step,
+            diverged_loss=loss_value,
+            diverged_reason=reason,
+        )
+        raise TrainingDiverged(f"{message} (logs and metrics are in {out})", metrics)
+
     def read_losses(step: int, capture: dict[str, torch.Tensor] | None) -> list[tuple[int, float]]:
-        """Write the pending steps' ``train/loss``; stop the run at the first non-finite one (the
-        weights are summarised as they are at ``step``, the step being taken)."""
+        """Write the pending steps' ``train/loss`` and watch them: stop the run at the first non-finite
+        one (the weights are summarised as they are at ``step``, the step being taken); keep the first
+        other divergence reason in ``pending`` for after this step's summaries."""
         read = losses.read()
         for at, value in read:
             writer.add_scalar("train/loss", value, at)
-            if not math.isfinite(value):
+            reason = watch.loss(value)
+            if reason is not None and not math.isfinite(value):
                 write_summaries(writer, model, capture, step)
-                metrics = finish("diverged", at, time.perf_counter() - began, diverged_at_step=at, diverged_loss=value)
-                raise TrainingDiverged(
-                    f"training diverged at step {at}: the loss became {value} with {config.optimizer} at "
-                    f"learning rate {config.learning_rate:g}; try a smaller --lr (logs and metrics are in {out})",
-                    metrics,
-                )
+                diverged(reason, at, value, fatal=True)
+            if reason is not None and not pending:
+                pending.append((reason, at, value))
             recent_losses.append(value)
+            latest[0] = value
         return read
 
     bar = progress_bar(config.steps, enabled=progress, initial=start, desc=config.run_name(), unit="step")
-    writer = SummaryWriter(out, purge_step=start if checkpoint is not None else None)
+    writer = _open_writer(out, start, history, resumed=checkpoint is not None)
     began = time.perf_counter()
     completed = start  # steps whose update has been applied
     recent_losses: list[float] = []
+    latest = [math.nan]  # the last loss read
     try:
         model.train()
         for step in range(start, config.steps):
@@ -305,17 +406,22 @@ def _run(
             capture: dict[str, torch.Tensor] | None = {} if monitor else None
             logits, loss = forward_backward(model, optimizer, x.view(-1, 1, 28, 28), y, autocast, capture)
             losses.add(step, loss)
+            pending: list[tuple[str, int, float]] = []
             read = read_losses(step, capture) if losses.due(monitor) else []
             if monitor:
                 accuracy = (logits.argmax(1) == y).float().mean().item()
                 writer.add_scalar("train/accuracy", accuracy, step)
                 write_summaries(writer, model, capture, step)
                 del capture
+            if pending:
+                diverged(*pending[0], fatal=False)
             optimizer.step()
             completed = done = step + 1
             evaluating = done % config.eval_every == 0 or done == config.steps
             if losses.due(evaluating):
                 read += read_losses(step, None)
+                if pending:
+                    diverged(*pending[0], fatal=False)
             if bar is not None:
                 bar.update(1)
                 if read and (step % 10 == 0 or len(read) > 1):
@@ -332,10 +438,13 @@ def _run(
                     f"step {done}/{config.steps} (epoch {record['epoch']:.2f}): validation error "
                     f"{record['validation_error']:.2%}, test error {record['test_error']:.2%}"
                 )
+                reason = watch.accuracy(record["validation_accuracy"], chance, record["epoch"])
+                if reason is not None:
+                    diverged(reason, done, latest[0], fatal=False)
                 save_checkpoint(
                     out / CHECKPOINT_NAME,
                     {
-                        "format": 1,
+                        "format": CHECKPOINT_FORMAT,
                         "step": done,
                         "config": config.to_dict(),
                         "model": model.state_dict(),
@@ -396,22 +505,32 @@ def _metrics(
     wall_total: float,
     session_steps: int,
     session_wall: float,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """The run's ``metrics.json`` (:func:`backproplab.runs.metrics_record`). The speed is this
+    session's; a session that took no step (a resume at the last checkpoint) reports the run's."""
     last = history[-1] if history else {}
     flops = flops_per_step(config.batch_size, model.act.pieces)
-    rate = session_steps / session_wall if session_wall > 0 and session_steps > 0 else math.nan
-    return {
-        "status": status,
+    if session_steps > 0 and session_wall > 0:
+        rate: float | None = session_steps / session_wall
+    else:
+        rate = steps_done / wall_total if steps_done > 0 and wall_total > 0 else None
+    final = {
         "steps_done": steps_done,
-        **{key: last.get(key, math.nan) for key in _EVAL_KEYS},
-        "curves": {key: [record[key] for record in history] for key in ("step", "epoch", "train_loss", *_EVAL_KEYS)},
-        "wall_seconds": wall_total,
-        "steps_per_second": rate,
+        **{key: last.get(key) for key in _EVAL_KEYS},
         "parameter_count": count_parameters(model),
         "gflop_per_step": flops / 1e9,
-        "gflops_per_second": flops * rate / 1e9,
-        "config": config.to_dict(),
+        "gflops_per_second": None if rate is None else flops * rate / 1e9,
+        **extra,
     }
+    curves = {key: [record[key] for record in history] for key in ("step", "epoch", "train_loss", *_EVAL_KEYS)}
+    return runs.metrics_record(ENGINE, status, config.to_dict(), final, curves, wall_total, rate)
+
+
+def _warn(message: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(message, file=sys.stderr)
 
 
 def _printer(progress: bool) -> Callable[[str], None]:

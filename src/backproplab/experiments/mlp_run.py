@@ -9,19 +9,25 @@ Data: 2-D sets are used in the generator's own coordinates; the network trains o
 draw from the same generator (seed + 1000, ``test_size`` of the total). Tabular sets get a
 seeded stratified split, standardised with the training rows' statistics.
 
-Output folder layout (all written atomically):
+A run is a folder ``runs/mlp/<name>/`` (:mod:`backproplab.runs`: claimed while it runs, refused
+if it holds a run unless ``overwrite``), all written atomically:
 
+    config.json            every setting, resolved (written before training)
+    events.out.tfevents.*  TensorBoard: per-layer summaries, train/ and validation/ loss and accuracy
     dataset.png            2-D data only: the training points
     decision_boundary.png  2-D data only: the learned regions, train (circles) and test (triangles) points
     loss.png               loss per example against passes (training, and validation if any)
     accuracy.png           accuracy against passes (training, and validation if any)
     confusion_matrix.png   tabular data only: on the test rows
-    metrics.json           final loss, accuracies, passes, seconds, the full config and the history
+    metrics.json           status, config, final (loss, accuracies, passes...), curves (the history),
+                           wall_seconds, steps_per_second (passes per second); written for diverged
+                           and interrupted runs too, with the curves up to where they stopped
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,10 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from backproplab import limits, runs
 from backproplab.datasets import Dataset, is_two_dimensional, load
 from backproplab.datasets.registry import DATASETS
-from backproplab.errors import UsageError
-from backproplab.io import write_json
+from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.registry import Registry
 from backproplab.scratch import DeepNeuralNetwork
 from backproplab.scratch.activations import ACTIVATIONS
@@ -91,6 +97,8 @@ def _check_activation(value: Any) -> str | list[str]:
 
 
 _DATA, _NET, _TRAIN = "data", "network", "training"
+ENGINE = "mlp"
+FIGURES = ("dataset.png", "decision_boundary.png", "loss.png", "accuracy.png", "confusion_matrix.png")
 
 
 @dataclass
@@ -282,15 +290,106 @@ def train_config(
     return TrainedRun(net, history, metrics)
 
 
+def run_name(config: MLPConfig) -> str:
+    """The default run name, e.g. ``moons-tanh-3`` or ``spirals-relu-tanh-10x10``."""
+    hidden = "x".join(str(h) for h in config.hidden_dims())
+    acts = config.activation if isinstance(config.activation, str) else "-".join(config.activation)
+    return f"{config.dataset}-{acts}-{hidden}"
+
+
+def check_size(config: MLPConfig, n_rows: int, n_features: int, n_classes: int) -> None:
+    """Refuse (one line) a run whose data and network would not fit in the memory available: the
+    parameters with their gradients and optimizer state, and z, a and delta for every row."""
+    dims = [n_features, *config.hidden_dims(), n_classes]
+    parameters = sum((a + 1) * b for a, b in itertools.pairwise(dims))
+    itemsize = np.dtype(config.dtype).itemsize
+    needed = itemsize * (5 * parameters + 3 * n_rows * sum(dims[1:])) + 8 * n_rows * (n_features + 1)
+    limits.check_memory(
+        needed, f"a network {dims} on {n_rows:,} rows", "choose smaller --hidden widths or fewer --n-samples"
+    )
+
+
 def run_mlp(
-    config: MLPConfig, out_dir: str | Path, *, progress: bool = True, logdir: str | Path | None = None
+    config: MLPConfig,
+    out_dir: str | Path | None = None,
+    *,
+    name: str | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Train ``config`` and write the figures and ``metrics.json`` into ``out_dir``; returns the metrics."""
+    """Train ``config`` as a run in ``out_dir`` (default ``runs/mlp/<name>``, ``name`` default
+    :func:`run_name`): config.json, TensorBoard events, figures and metrics.json, whose record
+    (:func:`backproplab.runs.metrics_record`) is returned. A folder holding a run is refused unless
+    ``overwrite`` (which deletes that run's files). A diverged or interrupted run writes its
+    metrics.json with the curves up to where it stopped, then re-raises."""
+    config.validate()
+    if is_two_dimensional(config.dataset) and config.n_samples is not None:
+        check_size(config, config.n_samples, 2, 2)  # before the points are generated
+    out = runs.run_folder(ENGINE, name or run_name(config), out_dir)
+    with runs.claimed(out):
+        runs.refuse_or_clear(out, ENGINE, overwrite=overwrite, patterns=FIGURES)
+        data = load_data(config)
+        check_size(config, data.X_train.shape[0], data.n_features, data.n_classes)
+        resolved = asdict(config)
+        resolved.update(n_samples=data.params.get("n_samples"), noise=data.params.get("noise"))
+        runs.write_strict_json(out / "config.json", resolved)
+        start = time.perf_counter()
+        try:
+            run = train_config(config, data, progress=progress, logdir=out)
+        except (TrainingDiverged, KeyboardInterrupt) as exc:
+            _write_stopped(out, resolved, exc, time.perf_counter() - start)
+            raise
+        except ValueError:  # settings the engine refuses (e.g. a batch larger than the data): no run
+            runs.clear(runs.run_files(out, FIGURES))
+            raise
+        _draw(config, data, run, out)
+        final = {k: v for k, v in run.metrics.items() if k not in ("config", "seconds")}
+        curves = {k: v for k, v in run.history.items() if isinstance(v, list)}
+        seconds = run.metrics["seconds"]
+        record = runs.metrics_record(
+            ENGINE, "completed", resolved, final, curves, seconds, run.history["passes_run"] / seconds
+        )
+        runs.write_strict_json(out / "metrics.json", record)
+    return record
+
+
+def _write_stopped(out: Path, resolved: dict[str, Any], exc: BaseException, seconds: float) -> None:
+    """metrics.json of a run that diverged or was interrupted, with its curves so far."""
+    status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "diverged"
+    curves = _partial_curves(exc, out)
+    passes = curves["pass"][-1] if curves.get("pass") else 0
+    final: dict[str, Any] = {"passes_run": passes}
+    if status == "diverged":
+        final["diverged_reason"] = str(exc)
+    record = runs.metrics_record(ENGINE, status, resolved, final, curves, seconds, passes / seconds)
+    runs.write_strict_json(out / "metrics.json", record)
+
+
+def _partial_curves(exc: BaseException, out: Path) -> dict[str, list[Any]]:
+    """The history up to where training stopped: the exception's ``history`` when it carries one,
+    else what the run's TensorBoard events recorded (every history entry is logged there)."""
+    history = getattr(exc, "history", None)
+    if isinstance(history, dict):
+        return {k: v for k, v in history.items() if isinstance(v, list)}
+    from backproplab.monitoring import read_scalars
+
+    try:
+        scalars = read_scalars(out)
+    except (OSError, ValueError):
+        return {}
+    loss, accuracy = scalars.get("train/loss", []), scalars.get("train/accuracy", [])
+    return {
+        "pass": [step for step, _ in loss],
+        "loss_per_example": [value for _, value in loss],
+        "accuracy": [value for _, value in accuracy],
+    }
+
+
+def _draw(config: MLPConfig, data: Dataset, run: TrainedRun, out: Path) -> None:
+    """The run's figures (see the module docstring); a tabular run's confusion matrix also goes
+    into its final metrics."""
     from backproplab import figures  # matplotlib only when writing figures
 
-    data = load_data(config)
-    out = Path(out_dir)
-    run = train_config(config, data, progress=progress, logdir=logdir)
     net, history, metrics = run.net, run.history, run.metrics
     label = config.label()
     accs = f"train acc {metrics['train_accuracy']:.3f}, test acc {metrics['test_accuracy']:.3f}"
@@ -336,6 +435,3 @@ def run_mlp(
     figures.plot_curves(
         history["pass"], acc_curves, xlabel="pass", ylabel="accuracy", title=label, path=out / "accuracy.png"
     )
-    metrics["history"] = history
-    write_json(out / "metrics.json", metrics)
-    return metrics

@@ -119,7 +119,7 @@ def dcn_section(ctx: ReportContext) -> Section:
     section.heading("What the numbers show")
     section.bullets(
         [
-            _summary(metrics),
+            _summary({**metrics, **metrics["final"]}),
             f"Validation and test error differ by at most {100 * gap:.2f} points at any evaluation: the validation "
             "set (never the test set) is the one to choose settings on, and it is a fair stand-in for the test set.",
             "Weight std from the first to the last monitored step: "
@@ -137,7 +137,9 @@ def dcn_section(ctx: ReportContext) -> Section:
             f"{ctx.out_dir / 'runs'}</code>. Train the same run with <code>backproplab dcn</code>."
         )
     )
-    ctx.metrics["dcn"] = {k: v for k, v in metrics.items() if k != "curves"} | {"curves": curves}
+    ctx.metrics["dcn"] = (
+        {k: v for k, v in metrics.items() if k not in ("curves", "final")} | metrics["final"] | {"curves": curves}
+    )
     return section
 
 

@@ -1,0 +1,65 @@
+"""When has a run diverged? More than a NaN: the rules every engine applies (NumPy only).
+
+A run has diverged when
+
+- its loss is NaN or infinite;
+- its loss stays above ``factor`` (10) times its first value for ``window`` consecutive steps
+  (one monitoring interval): the updates overshoot and keep overshooting;
+- after its first epoch, its validation accuracy is no better than guessing the most common class
+  (plus one point): it has learned nothing, which at these learning rates means it blew up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from backproplab.registry import Registry
+
+#: What a run does when a rule beyond a non-finite loss fires (a non-finite loss always stops it).
+ON_DIVERGENCE: Registry[str] = Registry(
+    "divergence rule", {"stop": "end the run as diverged", "warn": "say so once and carry on"}
+)
+#: Accuracy within this much of the most-common-class rate counts as chance.
+CHANCE_MARGIN = 0.01
+
+
+def chance_accuracy(labels: np.ndarray) -> float:
+    """The accuracy of always answering the most common label in ``labels`` (N,) int."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64))
+    return float(counts.max() / counts.sum()) if counts.size else 0.0
+
+
+@dataclass
+class DivergenceWatch:
+    """Feed it every step's loss and every evaluation's accuracy; each call returns why the run
+    diverged (a sentence) or None."""
+
+    window: int
+    factor: float = 10.0
+    first_loss: float | None = None
+    steps_above: int = 0
+
+    def loss(self, value: float) -> str | None:
+        if not math.isfinite(value):
+            return f"the loss became {value}"
+        if self.first_loss is None:
+            self.first_loss = value
+            return None
+        self.steps_above = self.steps_above + 1 if value > self.factor * self.first_loss else 0
+        if self.steps_above >= self.window:
+            return (
+                f"the loss stayed above {self.factor:g} times its first value ({self.first_loss:.3g}) for "
+                f"{self.window} steps (now {value:.3g})"
+            )
+        return None
+
+    def accuracy(self, value: float, chance: float, epoch: float) -> str | None:
+        if epoch >= 1 and value <= chance + CHANCE_MARGIN:
+            return (
+                f"after {epoch:.2f} epochs the validation accuracy is {value:.2%}, no better than "
+                f"always guessing the most common class ({chance:.2%})"
+            )
+        return None

@@ -1,0 +1,236 @@
+"""The run convention shared by both engines: one folder per run, claimed while the run uses it.
+
+Layout of a run (``runs/<engine>/<name>/`` unless ``--out`` says otherwise)::
+
+    .lock                  held with an exclusive flock by the process running it (never deleted:
+                           the lock lives on the open file, so a crashed process releases it)
+    config.json            every setting, written before training starts
+    metrics.json           the same top-level keys for every engine (METRICS_KEYS), strict JSON
+    events.out.tfevents.*  TensorBoard events (``backproplab tensorboard`` shows runs/ whole)
+    ...                    the engine's own files (the DCN's checkpoint.pt, the MLP's figures)
+
+``metrics.json``: ``engine``; ``status`` (completed, diverged or interrupted); ``config`` (what
+config.json holds); ``final`` (the engine's final measurements); ``curves`` (lists of equal length,
+one entry per evaluation); ``wall_seconds``; ``steps_per_second`` (DCN optimizer steps, MLP
+passes). Non-finite numbers are written as ``null``: every JSON file of a run is strict JSON.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import math
+import os
+import shlex
+import signal
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backproplab.errors import UsageError
+from backproplab.io import write_json
+
+RUNS_DIR = Path("runs")
+LOCK_NAME = ".lock"
+METRICS_KEYS = ("engine", "status", "config", "final", "curves", "wall_seconds", "steps_per_second")
+#: Files every run writes; ``.*.tmp*`` are the atomic writers' temporaries a killed process leaves.
+COMMON_FILES = ("config.json", "metrics.json", "events.out.tfevents.*", ".*.tmp*")
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a single path component usable as a folder name, else a UsageError."""
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or (os.sep != "/" and os.sep in name)
+        or "\0" in name
+        or name.startswith(".")
+    ):
+        raise UsageError(
+            f"--name: {name!r} is not a run name; use one folder name without '/' or a leading '.' "
+            "(e.g. relu-adam-seed0), or --out DIR for another place"
+        )
+    return name
+
+
+def run_folder(engine: str, name: str, out: str | os.PathLike[str] | None = None) -> Path:
+    """``out`` when given, else ``runs/<engine>/<name>`` (``name`` checked by :func:`check_name`)."""
+    if out is not None:
+        return Path(out)
+    return RUNS_DIR / engine / check_name(name)
+
+
+def command_hint(engine: str, folder: Path, *flags: str) -> str:
+    """A command line to paste, paths quoted: ``backproplab dcn --out 'my runs/a' --resume``."""
+    return " ".join(["backproplab", engine, "--out", shlex.quote(os.fspath(folder)), *flags])
+
+
+# ----------------------------------------------------------------------------- claiming a folder
+
+
+def _holder(lock_path: Path) -> str:
+    try:
+        pid = lock_path.read_text(encoding="ascii").strip()
+    except OSError:
+        pid = ""
+    return f"process {pid}" if pid.isdigit() else "another process"
+
+
+@contextmanager
+def claimed(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold ``folder`` (created if needed) for this process for the duration of the block.
+
+    A second claim, from any process, gets a one-line UsageError naming the holder's PID. The lock is
+    an flock on ``folder/.lock``: the kernel drops it when the holder exits, however it exits.
+    A folder this claim created is removed again if the block fails before writing anything into
+    it (bad data, a batch larger than the data...), so a failed start leaves no trace.
+    """
+    path = Path(folder)
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot use {path} as a run folder: {exc.strerror or exc}; choose another --out") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise UsageError(
+                f"{path} is in use by {_holder(path / LOCK_NAME)}, which is running a run there; "
+                "wait for it to finish, stop it, or choose another --out or --name"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        try:
+            yield path
+        except BaseException:
+            if created and [p.name for p in path.iterdir()] == [LOCK_NAME]:
+                (path / LOCK_NAME).unlink()
+                path.rmdir()
+            raise
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def run_files(folder: Path, patterns: Iterable[str] = ()) -> list[Path]:
+    """The files of a run present in ``folder``: :data:`COMMON_FILES` and the engine's ``patterns``."""
+    found = {p for pattern in (*COMMON_FILES, *patterns) for p in folder.glob(pattern) if p.name != LOCK_NAME}
+    return sorted(p for p in found if p.is_file() or p.is_symlink())
+
+
+def clear(files: Iterable[Path]) -> None:
+    """Delete ``files`` (a run's files found by :func:`run_files`, stale temporaries included)."""
+    for path in files:
+        path.unlink(missing_ok=True)
+
+
+def refuse_or_clear(
+    folder: Path, engine: str, *, overwrite: bool, patterns: Sequence[str] = (), resumable: bool = False
+) -> None:
+    """Make ``folder`` ready for a new run: refuse it if it holds one, unless ``overwrite`` (then clear
+    every file a run writes). ``resumable``: the folder holds a checkpoint, so --resume is offered."""
+    existing = run_files(folder, patterns)
+    if not existing:
+        return
+    if overwrite:
+        clear(existing)
+        return
+    if resumable:
+        advice = f"continue it with: {command_hint(engine, folder, '--resume')}; or start it again with --overwrite"
+    else:
+        advice = f"start it again with: {command_hint(engine, folder, '--overwrite')}"
+    raise UsageError(f"{folder} already holds a run; {advice}; or choose another --out or --name")
+
+
+# ----------------------------------------------------------------------------- metrics.json
+
+
+def strict(obj: Any) -> Any:
+    """``obj`` with every NaN or infinity replaced by None (and NumPy values by Python ones)."""
+    if isinstance(obj, dict):
+        return {key: strict(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [strict(value) for value in obj]
+    if isinstance(obj, np.ndarray):
+        return strict(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_strict_json(path: Path, obj: Any) -> Path:
+    """Write ``obj`` atomically as strict JSON (NaN and infinities as null)."""
+    return write_json(path, strict(obj))
+
+
+def metrics_record(
+    engine: str,
+    status: str,
+    config: dict[str, Any],
+    final: dict[str, Any],
+    curves: dict[str, list[Any]],
+    wall_seconds: float,
+    steps_per_second: float | None,
+) -> dict[str, Any]:
+    """The contents of ``metrics.json``, with the keys in :data:`METRICS_KEYS` for every engine."""
+    record = {
+        "engine": engine,
+        "status": status,
+        "config": config,
+        "final": final,
+        "curves": curves,
+        "wall_seconds": wall_seconds,
+        "steps_per_second": steps_per_second,
+    }
+    assert tuple(record) == METRICS_KEYS
+    return record
+
+
+# ----------------------------------------------------------------------------- stopping a run
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: stops a run exactly as Ctrl-C does. ``signum``: the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def signals_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise :class:`RunInterrupted` (a KeyboardInterrupt), so
+    ``timeout``, a closed terminal or a scheduler stop a run the way Ctrl-C does. Like Ctrl-C, a
+    second signal raises again (a run that is slow to stop can be stopped harder). No-op outside the
+    main thread, where Python cannot set signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise RunInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def exit_code(interrupt: KeyboardInterrupt) -> int:
+    """The shell's convention, 128 + the signal: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + int(getattr(interrupt, "signum", signal.SIGINT))
