@@ -108,8 +108,7 @@ def plot_regions_grid(
     """Several precomputed decision-region pictures side by side: ``panels`` is a list of (title, regions)."""
     ncols = max(1, min(ncols, len(panels)))
     nrows = -(-len(panels) // ncols)
-    size = (3.2 * ncols, 2.9 * nrows) if len(panels) > 1 else (5, 4)
-    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.9 * nrows), squeeze=False)
     for ax, (title, regions) in zip(axes.ravel(), panels, strict=False):
         draw_regions(ax, xs, ys, regions, X, y, X_test=X_test, y_test=y_test, title=title)
     for ax in axes.ravel()[len(panels) :]:
@@ -185,17 +184,12 @@ def plot_boundary_grid(
     path: PathLike | None = None,
 ) -> Figure:
     """Several decision boundaries side by side: ``panels`` is a list of (title, predictor)."""
-    ncols = max(1, min(ncols, len(panels)))
-    nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.9 * nrows), squeeze=False)
-    for ax, (title, pred) in zip(axes.ravel(), panels, strict=False):
-        draw_decision_boundary(ax, pred, X, y, X_test=X_test, y_test=y_test, title=title)
-    for ax in axes.ravel()[len(panels) :]:
-        ax.axis("off")
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=11)
-    fig.tight_layout()
-    return _finish(fig, path)
+    xx, yy = grid_for(X if X_test is None else np.vstack([X, X_test]))
+    grid = np.c_[xx.ravel(), yy.ravel()]
+    regions = [(title, np.asarray(pred(grid)).reshape(xx.shape)) for title, pred in panels]
+    return plot_regions_grid(
+        regions, xx[0], yy[:, 0], X, y, ncols=ncols, X_test=X_test, y_test=y_test, suptitle=suptitle, path=path
+    )
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

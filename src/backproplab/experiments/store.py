@@ -89,7 +89,10 @@ def run_or_reuse(
     folder.mkdir(parents=True)
     write_json(folder / "config.json", config)
     metrics, arrays = compute(config, folder)
+    status = metrics.get("status", "completed")
+    if status != "completed":
+        raise ValueError(f"the {study} study in {folder} ended with status {status!r}; its result is not kept")
     save_with(folder / "arrays.npz", lambda tmp: np.savez_compressed(tmp, **arrays))
-    metrics = {"status": "completed", **{k: v for k, v in metrics.items() if k != "status"}}
+    metrics = {**metrics, "status": "completed"}
     write_json(folder / "metrics.json", metrics)
     return Result(folder, config, metrics, _arrays=dict(arrays))

@@ -183,13 +183,20 @@ def _check_replaceable(final: Path) -> None:
 
 def _swap_in(built: Path, final: Path) -> None:
     """Replace ``final`` by ``built`` with two renames; the old report is deleted only after the swap."""
-    old = None
-    if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+    if not final.exists():
+        os.replace(built, final)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+    try:
         os.replace(final, old / "report")
-    os.replace(built, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        os.replace(built, final)
+    except BaseException:  # e.g. Ctrl-C between the two renames: put the previous report back
+        if not final.exists() and (old / "report").exists():
+            os.replace(old / "report", final)
+        raise
+    finally:
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _umask() -> int:

@@ -173,7 +173,8 @@ table{border-collapse:collapse;margin:1em 0;font-size:.92em}caption{font-weight:
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}
 table.derivation td{border:none;border-bottom:1px solid #eee;vertical-align:middle}
-table.derivation td.formula{text-align:left;padding-right:2em}table.derivation math{display:inline math}table.derivation td.why{color:#555;text-align:left}
+table.derivation td.formula{text-align:left;padding-right:2em}table.derivation math{display:inline math}
+table.derivation td.why{color:#555;text-align:left}
 div.equation{margin:.8em 0}math{font-size:1.1em}
 table.map td{text-align:left;vertical-align:top}
 nav ul{columns:2}code{background:#f3f3f3;padding:0 .2em}
