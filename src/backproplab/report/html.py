@@ -176,7 +176,7 @@ table.derivation td{border:none;border-bottom:1px solid #eee;vertical-align:midd
 table.derivation td.formula{text-align:left;padding-right:2em}table.derivation math{display:inline math}
 table.derivation td.why{color:#555;text-align:left}
 div.equation{margin:.8em 0}math{font-size:1.1em}
-table.map td{text-align:left;vertical-align:top}
+table.map td,table.map th{text-align:left;vertical-align:top}
 nav ul{columns:2}code{background:#f3f3f3;padding:0 .2em}
 .meta{color:#666;font-size:.9em}
 """
