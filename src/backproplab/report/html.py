@@ -64,10 +64,10 @@ class Figure:
 
     def render(self, embed: Embed) -> str:
         url = html.escape(embed(self.src))
-        return (
-            f'<figure id="{figure_id(self.src)}"><a href="{url}"><img src="{url}" style="max-width:{self.width}" '
-            f'alt="{html.escape(_plain(self.caption))}"></a><figcaption>{_text(self.caption)}</figcaption></figure>'
-        )
+        image = f'<img src="{url}" style="max-width:{self.width}" alt="{html.escape(_plain(self.caption))}">'
+        if not url.startswith("data:"):  # a link to the full-size file; an embedded figure is not repeated
+            image = f'<a href="{url}">{image}</a>'
+        return f'<figure id="{figure_id(self.src)}">{image}<figcaption>{_text(self.caption)}</figcaption></figure>'
 
 
 @dataclass
