@@ -15,7 +15,7 @@ endif
 # Headless figures everywhere.
 export MPLBACKEND := Agg
 
-.PHONY: setup test report lint bench clean
+.PHONY: setup chromium test report lint bench clean
 
 setup: $(STAMP)
 
@@ -27,7 +27,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-test: setup
+# The report's browser test drives Debian's chromium: installed here when missing, so the test never skips.
+chromium:
+	.ci/install-chromium
+
+test: setup chromium
 	$(BIN)/python -m pytest -q -n 2
 
 report: setup

@@ -1,60 +1,120 @@
-"""The HTML report: every section builds, every figure it links exists, numbers are recorded."""
+"""The HTML report: render-only sections from finished results, facts from the recorded runs, MathML,
+an assignment map, atomic rebuilds, escaped outside strings, data checked before any section runs."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import gzip
 import json
+import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from backproplab.cli import main
-from backproplab.report import build_report
+from backproplab.experiments.store import load_result, result_folder, run_or_reuse
+from backproplab.report import SECTIONS, build_report
+from backproplab.report.assignment import ITEMS
+from report_fixtures import build_quick_report, tree_hashes
 
 
 @pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
-    build_report(out, sections=["moons", "deep", "dcn"], quick=True, progress=False)  # MNIST: BACKPROPLAB_DATA
-    return out
+def quick(tmp_path_factory, testrun_uid):
+    return build_quick_report(tmp_path_factory, testrun_uid)
+
+
+@pytest.fixture(scope="module")
+def quick_report(quick):
+    return quick[0]
+
+
+def _page(folder: Path) -> str:
+    return (folder / "index.html").read_text()
+
+
+def _metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def _result_config(report: Path, section: str) -> dict:
+    folder = report / _metrics(report)["results"][section]
+    return json.loads((folder / "config.json").read_text())
 
 
 def test_report_links_only_existing_png_figures(quick_report) -> None:
-    page = (quick_report / "index.html").read_text()
-    sources = re.findall(r'<img src="([^"]+)"', page)
-    assert len(sources) >= 6
+    sources = re.findall(r'<img src="([^"]+)"', _page(quick_report))
+    assert len(sources) >= 10
     for src in sources:
-        data = (quick_report / src).read_bytes()
-        assert data.startswith(b"\x89PNG"), src
+        assert not src.startswith(("/", "file:", "http")), src
+        assert (quick_report / src).read_bytes().startswith(b"\x89PNG"), src
 
 
-def test_report_contains_derivation_and_tables(quick_report) -> None:
-    page = (quick_report / "index.html").read_text()
-    assert "delta2 = p - onehot(y)" in page
-    assert page.count("<table>") >= 2
-    assert "What the numbers show" in page
+def test_report_maths_is_well_formed_mathml_not_ascii(quick_report) -> None:
+    page = _page(quick_report)
+    blocks = re.findall(r"<math\b.*?</math>", page, flags=re.S)
+    assert len(blocks) >= 20
+    for block in blocks:  # an independent XML parser accepts every formula
+        root = ET.fromstring(block)
+        assert root.tag.endswith("math")
+        assert not any(el.tag.endswith("merror") for el in root.iter())
+    assert '<pre class="maths">' not in page
+    for anchor in ("derivative-tanh", "derivative-sigmoid", "derivative-relu", "delta2", "moons-gradients", "deep-l2"):
+        assert f'id="{anchor}"' in page
+    gradients = page[page.index('id="moons-gradients"') :]
+    gradients = gradients[: gradients.index("</table>")]
+    assert gradients.count("<mfrac>") >= 4  # dL/dW2, dL/db2, dL/dW1, dL/db1
+
+
+def test_report_facts_come_from_the_recorded_settings(quick_report) -> None:
+    page = _page(quick_report)
+    moons = _result_config(quick_report, "moons")
+    assert f"by {moons['passes']:,} full-batch gradient-descent passes" in page
+    assert "20,000 full-batch" not in page and "20,000 passes" not in page  # the old quick page said so
+    dcn = _metrics(quick_report)["dcn"]
+    steps = dcn["steps_done"]
+    assert f"trained for {steps:,} steps of {dcn['config']['batch_size']}" in page
+    assert f"learning rate {dcn['config']['learning_rate']:g}" in page
+    deep = _metrics(quick_report)["deep"]["training"]
+    assert f"{deep['num_passes']:,} epochs" in page
 
 
 def test_report_metrics_agree_with_the_page(quick_report) -> None:
-    metrics = json.loads((quick_report / "metrics.json").read_text())
-    moons = metrics["moons"]
+    moons = _metrics(quick_report)["moons"]
     assert max(moons["gradient_check_max_relative_error"].values()) < 1e-6
-    assert moons["activations"]["tanh"]["train_accuracy"] > moons["logistic_regression_accuracy"]
-    page = (quick_report / "index.html").read_text()
-    assert f"{moons['logistic_regression_accuracy']:.3f}" in page
+    assert moons["act"]["tanh"]["train_accuracy"] > moons["logistic_regression_accuracy"]
+    assert f"{moons['logistic_regression_accuracy']:.3f}" in _page(quick_report)
 
 
-def test_report_unknown_section_is_a_one_line_error(tmp_path, capsys) -> None:
-    code = main(["report", "--out", str(tmp_path / "r"), "--sections", "nope", "--no-progress"])
-    err = capsys.readouterr().err
-    assert code == 2 and "unknown report section" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "r" / "index.html").exists()
+def test_report_assignment_map_answers_from_the_numbers(quick_report) -> None:
+    page = _page(quick_report)
+    table = page[page.index('id="map"') : page.index("</table>", page.index('id="map"'))]
+    rows = re.findall(r"<tr><td>(\w+)</td><td>[^<]*</td><td>(.*?)</td></tr>", table)
+    assert [item for item, _ in rows] == [item for item, _ in ITEMS]
+    answers = dict(rows)
+    metrics = _metrics(quick_report)
+    assert f"{100 * metrics['dcn']['test_accuracy']:.2f}%" in answers["2a"]
+    assert f"{metrics['moons']['logistic_regression_accuracy']:.3f}" in answers["1a"]
+    assert "not yet run" in answers["2c"].lower()
+    for item in ("1a", "1b", "1c", "1d", "1e", "1f", "2a", "2b"):
+        links = re.findall(r'href="#([^"]+)"', answers[item])
+        assert links, item
+        for anchor in links:
+            assert f'id="{anchor}"' in page, (item, anchor)
 
 
 def test_report_deep_section_tabulates_every_grid_cell(quick_report) -> None:
-    metrics = json.loads((quick_report / "metrics.json").read_text())
-    rows = metrics["deep"]["spirals"]["rows"]
+    rows = _metrics(quick_report)["deep"]["grids"]["spirals"]["rows"]
     assert {(r["activation"], r["depth"], r["width"]) for r in rows} == {("tanh", 1, 4), ("tanh", 2, 4)}
-    page = (quick_report / "index.html").read_text()
+    page = _page(quick_report)
     for r in rows:
         assert f"{r['test_accuracy']:.4g}" in page
     assert 'src="figures/grid-spirals/grid.png"' in page
@@ -63,24 +123,173 @@ def test_report_deep_section_tabulates_every_grid_cell(quick_report) -> None:
 def test_report_dcn_section_reads_back_its_tensorboard_run(quick_report) -> None:
     from backproplab.monitoring import read_scalars
 
-    metrics = json.loads((quick_report / "metrics.json").read_text())["dcn"]
-    assert metrics["status"] == "completed" and metrics["steps_done"] == 40
-    scalars = read_scalars(quick_report / "runs" / "dcn" / "default")
+    metrics = _metrics(quick_report)
+    dcn = metrics["dcn"]
+    assert dcn["status"] == "completed" and dcn["steps_done"] == 40
+    scalars = read_scalars(quick_report / metrics["results"]["dcn"] / "run")
     assert len(scalars["train/loss"]) == 40
-    final_test_error = scalars["eval/test_error"][-1][1]
-    assert final_test_error == pytest.approx(metrics["test_error"], abs=1e-6)
-    page = (quick_report / "index.html").read_text()
-    assert f"{100 * metrics['test_accuracy']:.2f}%" in page
+    assert scalars["eval/test_error"][-1][1] == pytest.approx(dcn["test_error"], abs=1e-6)
+    page = _page(quick_report)
+    assert f"{100 * dcn['test_accuracy']:.2f}%" in page
     for name in ("dcn_loss.png", "dcn_error.png", "dcn_layer_statistics.png", "dcn_histograms.png"):
         assert f'src="figures/{name}"' in page
+
+
+def test_report_rebuilds_from_finished_results_without_training(quick, tmp_path, monkeypatch) -> None:
+    report, results = quick
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a rebuild from finished results must not train")
+
+    monkeypatch.setattr("backproplab.scratch.NeuralNetwork.fit_model", no_training)
+    monkeypatch.setattr("backproplab.experiments.deep_study.train_config", no_training)
+    monkeypatch.setattr("backproplab.dcn.train", no_training)
+    out = tmp_path / "again"
+    build_report(out, quick=True, progress=False, results_dir=results)
+    assert "finished results reused for: moons, deep, dcn" in _page(out)
+    for key in ("moons", "dcn"):
+        assert _metrics(out)[key] == _metrics(report)[key]
+
+
+def test_results_store_reuses_only_complete_results_and_reruns_on_request(tmp_path) -> None:
+    calls = []
+
+    def compute(config, folder):
+        calls.append(config["x"])
+        return {"value": config["x"] * 2}, {"a": np.arange(3)}
+
+    first = run_or_reuse(tmp_path, "study", {"x": 1}, compute)
+    again = run_or_reuse(tmp_path, "study", {"x": 1}, compute)
+    assert calls == [1] and again.reused and again.metrics["value"] == 2 and list(again.arrays["a"]) == [0, 1, 2]
+    run_or_reuse(tmp_path, "study", {"x": 1}, compute, rerun=True)
+    assert calls == [1, 1]
+    other = run_or_reuse(tmp_path, "study", {"x": 2}, compute)
+    assert other.folder != first.folder and calls == [1, 1, 2]
+    # an unfinished folder (metrics.json without "completed") is computed again
+    folder = result_folder(tmp_path, "study", {"x": 1})
+    (folder / "metrics.json").write_text(json.dumps({"status": "interrupted"}))
+    assert load_result(folder) is None
+    run_or_reuse(tmp_path, "study", {"x": 1}, compute)
+    assert calls == [1, 1, 2, 1]
+
+
+def test_report_single_file_embeds_every_figure(quick, tmp_path) -> None:
+    _, results = quick
+    out = tmp_path / "single"
+    build_report(out, sections=["deep"], quick=True, progress=False, results_dir=results, single_file=True)
+    page = _page(out)
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert sources and "figures/" not in " ".join(re.findall(r'(?:src|href)="([^"]+)"', page))
+    figures = sorted((out / "figures").rglob("*.png"))
+    assert len(sources) == len(figures)
+    embedded = {base64.b64decode(s.removeprefix("data:image/png;base64,")) for s in sources}
+    assert embedded == {p.read_bytes() for p in figures}
+
+
+def test_report_escapes_outside_strings_and_shows_relative_paths(quick, tmp_path) -> None:
+    _, results = quick
+    hostile = tmp_path / "r<img src=x onerror=alert(1)>"
+    shutil.copytree(results, hostile)  # finished results in a folder whose name is markup
+    out = tmp_path / "out<img src=x onerror=alert(2)>"
+    build_report(out, sections=["dcn"], quick=True, progress=False, results_dir=hostile)
+    page = _page(out)
+    assert "<img src=x" not in page
+    assert "../r&lt;img src=x onerror=alert(1)&gt;/dcn-" in page
+    assert str(tmp_path) not in page and os.fspath(tmp_path.resolve()) not in page
+    assert str(tmp_path) not in (out / "metrics.json").read_text()
+
+
+def test_report_failed_build_leaves_the_previous_report_whole(quick, tmp_path, monkeypatch) -> None:
+    _, results = quick
+    out = tmp_path / "report"
+    build_report(out, sections=["moons", "deep"], quick=True, progress=False, results_dir=results)
+    before = tree_hashes(out)
+
+    def broken(result, ctx):
+        raise ValueError("a later section failed")
+
+    monkeypatch.setitem(SECTIONS, "deep", dataclasses.replace(SECTIONS["deep"], render=broken))
+    with pytest.raises(ValueError, match="later section"):
+        build_report(out, sections=["moons", "deep"], quick=True, progress=False, results_dir=results)
+    assert tree_hashes(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report"], "no temporary folder may be left behind"
+
+
+def test_report_interrupted_build_leaves_the_previous_report_whole(quick, tmp_path) -> None:
+    _, results = quick
+    out = tmp_path / "report"
+    build_report(out, sections=["moons"], quick=True, progress=False, results_dir=results)
+    before = tree_hashes(out)
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    command = [sys.executable, "-m", "backproplab.cli", "report", "--quick", "--sections", "moons", "--out", str(out)]
+    command += ["--results", str(results), "--no-progress"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            building = list(tmp_path.glob(".report.building-*/figures/*.png"))
+            if building:  # half-way: the new build has written some of its figures
+                process.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.01)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert building, f"the build ended before it could be interrupted: {err}"
+    assert process.returncode == 130 and "interrupted" in err
+    assert tree_hashes(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def test_report_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path, capsys) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    code = main(["report", "--out", str(tmp_path), "--sections", "moons", "--quick", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a backproplab report" in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_report_unknown_section_is_a_one_line_error(tmp_path, capsys) -> None:
+    code = main(["report", "--out", str(tmp_path / "r"), "--sections", "nope", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown report section" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**40)])
+def test_report_out_of_range_seed_names_the_flag(tmp_path, capsys, seed) -> None:
+    code = main(["report", "--out", str(tmp_path / "r"), "--seed", seed, "--results", str(tmp_path / "res")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--seed" in err and seed in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists() and not (tmp_path / "res").exists()
 
 
 def test_report_without_mnist_fails_fast_with_one_line(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("BACKPROPLAB_OFFLINE", "1")
     empty = tmp_path / "no-mnist"
     empty.mkdir()
-    code = main(["report", "--out", str(tmp_path / "r"), "--data-dir", str(empty), "--no-progress"])
+    code = main(["report", "--out", str(tmp_path / "r"), "--data-dir", str(empty), "--results", str(tmp_path / "res")])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "train-images-idx3-ubyte" in err and "BACKPROPLAB_DATA" in err
-    assert not (tmp_path / "r" / "figures").exists(), "no experiment should run before the data check"
+    assert not (tmp_path / "res").exists(), "no experiment may run before the data check"
+
+
+def test_report_damaged_mnist_is_found_before_the_first_section(tmp_path, monkeypatch, capsys) -> None:
+    from backproplab.datasets import mnist
+
+    source = mnist.resolve_data_dir(None)
+    damaged = tmp_path / "mnist"
+    shutil.copytree(source, damaged)
+    labels = next(damaged.glob("t10k-labels*"))
+    data = bytearray(gzip.decompress(labels.read_bytes()) if labels.suffix == ".gz" else labels.read_bytes())
+    data[-1] = (data[-1] + 1) % 10  # one test label changed: only the checksum can tell
+    labels.write_bytes(gzip.compress(bytes(data)) if labels.suffix == ".gz" else bytes(data))
+    monkeypatch.setenv("BACKPROPLAB_OFFLINE", "1")
+    code = main(
+        ["report", "--out", str(tmp_path / "r"), "--data-dir", str(damaged), "--results", str(tmp_path / "res")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "t10k-labels" in err
+    assert not (tmp_path / "res").exists(), "no section may run before the data check"

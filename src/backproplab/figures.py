@@ -58,20 +58,65 @@ def draw_decision_boundary(
     points = X if X_test is None else np.vstack([X, X_test])
     xx, yy = grid_for(points)
     zz = np.asarray(pred_func(np.c_[xx.ravel(), yy.ravel()])).reshape(xx.shape)
-    n_classes = int(max(y.max(), zz.max(), -1 if y_test is None else y_test.max())) + 1
+    draw_regions(ax, xx[0], yy[:, 0], zz, X, y, X_test=X_test, y_test=y_test, title=title)
+
+
+def draw_regions(
+    ax: Axes,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    regions: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    X_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    title: str | None = None,
+) -> None:
+    """Fill the plane by precomputed ``regions`` (len(ys), len(xs)) of classes on the grid ``xs`` x ``ys``
+    and scatter the points: training points as circles, test points (if given) as triangles."""
+    regions = np.asarray(regions)
+    n_classes = int(max(y.max(), regions.max(), -1 if y_test is None else y_test.max())) + 1
     levels = np.arange(n_classes + 1) - 0.5
-    ax.contourf(xx, yy, zz, levels=levels, cmap=CMAP, alpha=0.75, vmin=0, vmax=max(n_classes - 1, 1))
+    ax.contourf(xs, ys, regions, levels=levels, cmap=CMAP, alpha=0.75, vmin=0, vmax=max(n_classes - 1, 1))
     style = dict(cmap=CMAP, vmin=0, vmax=max(n_classes - 1, 1), edgecolors="k", linewidths=0.4)
     ax.scatter(X[:, 0], X[:, 1], c=y, s=14, label="train", **style)
     if X_test is not None and y_test is not None:
         ax.scatter(X_test[:, 0], X_test[:, 1], c=y_test, s=18, marker="^", label="test", **style)
         ax.legend(loc="lower right", fontsize=7, framealpha=0.8)
-    ax.set_xlim(xx.min(), xx.max())
-    ax.set_ylim(yy.min(), yy.max())
+    ax.set_xlim(xs.min(), xs.max())
+    ax.set_ylim(ys.min(), ys.max())
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=9)
+
+
+def plot_regions_grid(
+    panels: Sequence[tuple[str, np.ndarray]],
+    xs: np.ndarray,
+    ys: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    ncols: int = 4,
+    X_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    suptitle: str | None = None,
+    path: PathLike | None = None,
+) -> Figure:
+    """Several precomputed decision-region pictures side by side: ``panels`` is a list of (title, regions)."""
+    ncols = max(1, min(ncols, len(panels)))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.9 * nrows), squeeze=False)
+    for ax, (title, regions) in zip(axes.ravel(), panels, strict=False):
+        draw_regions(ax, xs, ys, regions, X, y, X_test=X_test, y_test=y_test, title=title)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    fig.tight_layout()
+    return _finish(fig, path)
 
 
 def plot_decision_boundary(
@@ -139,17 +184,12 @@ def plot_boundary_grid(
     path: PathLike | None = None,
 ) -> Figure:
     """Several decision boundaries side by side: ``panels`` is a list of (title, predictor)."""
-    ncols = max(1, min(ncols, len(panels)))
-    nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.9 * nrows), squeeze=False)
-    for ax, (title, pred) in zip(axes.ravel(), panels, strict=False):
-        draw_decision_boundary(ax, pred, X, y, X_test=X_test, y_test=y_test, title=title)
-    for ax in axes.ravel()[len(panels) :]:
-        ax.axis("off")
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=11)
-    fig.tight_layout()
-    return _finish(fig, path)
+    xx, yy = grid_for(X if X_test is None else np.vstack([X, X_test]))
+    grid = np.c_[xx.ravel(), yy.ravel()]
+    regions = [(title, np.asarray(pred(grid)).reshape(xx.shape)) for title, pred in panels]
+    return plot_regions_grid(
+        regions, xx[0], yy[:, 0], X, y, ncols=ncols, X_test=X_test, y_test=y_test, suptitle=suptitle, path=path
+    )
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -218,5 +258,61 @@ def plot_accuracy_table(
     ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def scalar_series(scalars: Mapping[str, Sequence[tuple[int, float]]], tag: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of one TensorBoard scalar tag as read by ``monitoring.read_scalars``."""
+    events = scalars[tag]
+    return np.array([s for s, _ in events]), np.array([v for _, v in events])
+
+
+def plot_layer_statistics(
+    scalars: Mapping[str, Sequence[tuple[int, float]]],
+    outputs: Sequence[str],
+    weights: Sequence[str],
+    *,
+    path: PathLike | None = None,
+) -> Figure:
+    """Per layer: the mean of its output with min-max and ±1 std bands (top), its weights' std (bottom)."""
+    fig, axes = plt.subplots(2, len(outputs), figsize=(3.4 * len(outputs), 5.4), squeeze=False)
+    for col, (out_tag, w_tag) in enumerate(zip(outputs, weights, strict=True)):
+        ax = axes[0, col]
+        steps, mean = scalar_series(scalars, f"{out_tag}/mean")
+        std, lo, hi = (scalar_series(scalars, f"{out_tag}/{s}")[1] for s in ("std", "min", "max"))
+        ax.fill_between(steps, lo, hi, alpha=0.15, label="min-max")
+        ax.fill_between(steps, mean - std, mean + std, alpha=0.35, label="mean ± std")
+        ax.plot(steps, mean, linewidth=1.2, label="mean")
+        ax.set_title(out_tag, fontsize=9)
+        ax.grid(alpha=0.3)
+        if col == 0:
+            ax.legend(fontsize=7)
+        ax = axes[1, col]
+        steps, wstd = scalar_series(scalars, f"{w_tag}/std")
+        ax.plot(steps, wstd, color="C3", linewidth=1.2)
+        ax.set_title(f"{w_tag} std", fontsize=9)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_layer_histograms(
+    histograms: Mapping[str, Sequence[tuple[int, Mapping]]], tags: Sequence[str], *, path: PathLike | None = None
+) -> Figure:
+    """Each tag's histogram (as read by ``monitoring.read_histograms``) at its first and last step."""
+    fig, axes = plt.subplots(1, len(tags), figsize=(3.4 * len(tags), 2.8), squeeze=False)
+    for ax, tag in zip(axes[0], tags, strict=True):
+        for (step, h), colour in zip((histograms[tag][0], histograms[tag][-1]), ("C0", "C1"), strict=True):
+            limits = np.asarray(h["bucket_limit"], dtype=float)
+            counts = np.asarray(h["bucket"], dtype=float)
+            left = np.concatenate([[h["min"]], limits[:-1]])
+            ax.stairs(
+                counts / max(counts.sum(), 1), np.concatenate([left[:1], limits]), color=colour, label=f"step {step}"
+            )
+        ax.set_title(tag, fontsize=9)
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return _finish(fig, path)

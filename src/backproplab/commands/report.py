@@ -1,4 +1,4 @@
-"""``backproplab report``: run every experiment and write the HTML report."""
+"""``backproplab report``: run (or reuse) every experiment and write the HTML report."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import argparse
 from pathlib import Path
 
 from backproplab.report import SECTIONS, build_report
+from backproplab.report.build import DEFAULT_RESULTS_DIR, MAX_SEED
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "report",
         help="run the experiments and write the HTML report",
-        description="Run the experiments of each section and write OUT/index.html, its figures in OUT/figures "
-        "and all numbers in OUT/metrics.json.",
+        description="Run each section's experiments (or reuse their finished results) and write OUT/index.html, "
+        "its figures in OUT/figures and all numbers in OUT/metrics.json. The page is built in a temporary "
+        "folder beside OUT and replaces the previous report only when complete.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--out", type=Path, default=Path("report"), help="output folder")
@@ -23,8 +25,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"comma-separated sections to include, from: {SECTIONS.choices_text()}",
     )
     p.add_argument("--quick", action="store_true", help="shortened runs, for a fast preview")
-    p.add_argument("--seed", type=int, default=0, help="seed for every experiment")
+    p.add_argument("--seed", type=int, default=0, help=f"seed for every experiment (0 to {MAX_SEED})")
     p.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: $BACKPROPLAB_DATA)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=DEFAULT_RESULTS_DIR,
+        help="folder of finished experiments, one subfolder per study and settings; reused when complete",
+    )
+    p.add_argument("--rerun", action="store_true", help="train every experiment again instead of reusing results")
+    p.add_argument("--single-file", action="store_true", help="embed the figures in index.html (data URIs)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
 
@@ -38,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         seed=args.seed,
         data_dir=args.data_dir,
+        results_dir=args.results,
+        rerun=args.rerun,
+        single_file=args.single_file,
     )
     print(f"report written to {args.out / 'index.html'}")
     return 0

@@ -1,5 +1,5 @@
-"""The HTML report: every experiment run and written up on one page."""
+"""The HTML report: each section renders a finished study (see :mod:`backproplab.report.build`)."""
 
-from backproplab.report.build import SECTIONS, build_report
+from backproplab.report.build import SECTIONS, ReportSection, build_report
 
-__all__ = ["SECTIONS", "build_report"]
+__all__ = ["SECTIONS", "ReportSection", "build_report"]

@@ -1,26 +1,87 @@
-"""Run the experiments and assemble the HTML report."""
+"""Assemble the HTML report: check the data, run (or reuse) each section's experiments, render the
+finished results into a temporary sibling folder, and swap it in only when the page is complete.
+
+A section is a :class:`ReportSection`: ``run(ctx)`` returns its finished study (an
+:class:`~backproplab.experiments.store.Result`, trained now or reused from ``ctx.results_dir``) and
+``render(result, ctx)`` draws figures and writes prose from that result alone. Add one to
+:data:`SECTIONS` to put it on the page; its ``items`` are the assignment items it answers.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from backproplab import __version__
 from backproplab.errors import UsageError
+from backproplab.experiments.store import Result
 from backproplab.io import write_json, write_text
 from backproplab.registry import Registry
+from backproplab.report import dcn, deep, moons
+from backproplab.report.assignment import assignment_map
 from backproplab.report.context import ReportContext
-from backproplab.report.dcn import dcn_section
-from backproplab.report.deep import deep_section
-from backproplab.report.html import Section, render_page
-from backproplab.report.moons import moons_section
+from backproplab.report.html import Section, data_uri_embed, render_page
 
-SECTIONS: Registry[Callable[[ReportContext], Section]] = Registry(
-    "report section", {"moons": moons_section, "deep": deep_section, "dcn": dcn_section}
+#: NumPy and scikit-learn seeds are 32-bit, and the fresh 2-D test sets use seed + 1000.
+MAX_SEED = 2**32 - 1001
+#: The key in ``metrics.json`` that marks a folder as a report this command may replace.
+MARKER = "backproplab_report"
+DEFAULT_RESULTS_DIR = Path("runs") / "report"
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One part of the page: how to get its finished results, and how to render them."""
+
+    name: str
+    run: Callable[[ReportContext], Result]
+    render: Callable[[Result, ReportContext], Section]
+    items: tuple[str, ...]
+    needs_mnist: bool = False
+
+
+SECTIONS: Registry[ReportSection] = Registry(
+    "report section",
+    {
+        s.name: s
+        for s in (
+            ReportSection("moons", moons.run, moons.render, ("1a", "1b", "1c", "1d", "1e")),
+            ReportSection("deep", deep.run, deep.render, ("1f",)),
+            ReportSection("dcn", dcn.run, dcn.render, ("2a", "2b"), needs_mnist=True),
+        )
+    },
 )
+
+
+def section_names(sections: Sequence[str] | None) -> list[str]:
+    """The chosen section names in page order (all when None); ValueError naming the valid ones otherwise."""
+    names = SECTIONS.names() if sections is None else [SECTIONS.canonical(n) for n in sections]
+    if not names:
+        raise UsageError(f"no report section chosen; choose from: {SECTIONS.choices_text()}")
+    return [n for n in SECTIONS.names() if n in names]
+
+
+def check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+    return seed
+
+
+def check_data(names: Sequence[str], data_dir: str | os.PathLike[str] | None, progress: bool) -> None:
+    """Every data file the chosen sections read is present (fetched if allowed) and matches its checksum."""
+    if not any(SECTIONS[n].needs_mnist for n in names):
+        return
+    from backproplab.datasets import mnist
+
+    mnist.require(data_dir, progress=progress)
 
 
 def build_report(
@@ -31,35 +92,115 @@ def build_report(
     progress: bool = True,
     seed: int = 0,
     data_dir: str | Path | None = None,
+    results_dir: str | Path | None = None,
+    rerun: bool = False,
+    single_file: bool = False,
 ) -> dict[str, Any]:
-    """Run the chosen sections (all by default) and write ``index.html`` and ``metrics.json`` to ``out_dir``."""
-    names = SECTIONS.names() if sections is None else [SECTIONS.canonical(n) for n in sections]
-    if not names:
-        raise UsageError(f"no report section chosen; choose from: {SECTIONS.choices_text()}")
+    """Write ``index.html``, ``figures/`` and ``metrics.json`` to ``out_dir`` (replacing a previous report
+    whole, or leaving it untouched if anything fails). Studies are reused from ``results_dir`` (default
+    ``runs/report``) unless ``rerun``; ``single_file`` embeds the figures in the page. Returns the metrics."""
+    names = section_names(sections)
+    seed = check_seed(seed)
+    final = Path(out_dir)
+    _check_replaceable(final)
+    check_data(names, data_dir, progress)
     ctx = ReportContext(
-        Path(out_dir), quick=quick, progress=progress, seed=seed, data_dir=Path(data_dir) if data_dir else None
+        out_dir=final,
+        final_dir=final,
+        results_dir=Path(results_dir) if results_dir is not None else DEFAULT_RESULTS_DIR,
+        quick=quick,
+        progress=progress,
+        seed=seed,
+        data_dir=Path(data_dir) if data_dir else None,
+        rerun=rerun,
     )
-    if "dcn" in names:  # find (or fetch) MNIST before any experiment runs, so a missing file fails fast
-        from backproplab.datasets import mnist
-
-        mnist.fetch(ctx.data_dir, progress=progress)
-    ctx.figures_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    rendered = [SECTIONS[name](ctx) for name in names]
+    results = {name: SECTIONS[name].run(ctx) for name in names}  # all training happens here
+    final.parent.mkdir(parents=True, exist_ok=True)
+    ctx.out_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-", dir=final.parent))
+    try:
+        os.chmod(ctx.out_dir, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the report from others
+        _write(ctx, names, results, start, single_file)
+        _swap_in(ctx.out_dir, final)
+    except BaseException:
+        shutil.rmtree(ctx.out_dir, ignore_errors=True)
+        raise
+    return ctx.metrics
+
+
+def _write(ctx: ReportContext, names: list[str], results: dict[str, Result], start: float, single_file: bool) -> None:
+    ctx.figures_dir.mkdir()
+    rendered = [SECTIONS[name].render(results[name], ctx) for name in names]
+    owners = {item: s.name for s in SECTIONS.values() for item in s.items}
+    lead = assignment_map(ctx.answers, owners)
     seconds = time.perf_counter() - start
+    reused = [n for n in names if results[n].reused]
     meta = (
         f"backproplab {__version__}, built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s"
-        f"{' (quick mode: shortened runs)' if quick else ''}; seed {seed}."
+        f"{' (quick mode: shortened runs)' if ctx.quick else ''}; seed {ctx.seed}"
+        + (f"; finished results reused for: {', '.join(reused)}" if reused else "")
+        + "."
     )
     page = render_page(
         "backproplab: how neural networks learn",
-        "Every number and figure on this page was computed by the experiments it describes, when the page was built.",
+        "Every number and figure on this page comes from the recorded settings and metrics of the runs it describes.",
         rendered,
         meta,
+        lead=lead,
+        embed=data_uri_embed(ctx.out_dir) if single_file else str,
     )
     write_json(
         ctx.out_dir / "metrics.json",
-        {"sections": names, "quick": quick, "seed": seed, "seconds": seconds, **ctx.metrics},
+        {
+            MARKER: __version__,
+            "sections": names,
+            "quick": ctx.quick,
+            "seed": ctx.seed,
+            "seconds": seconds,
+            "results": {n: ctx.relative(results[n].folder) for n in names},
+            **ctx.metrics,
+        },
     )
     write_text(ctx.out_dir / "index.html", page)
-    return ctx.metrics
+
+
+def _check_replaceable(final: Path) -> None:
+    """Refuse to replace a folder that holds anything but a previous report."""
+    if not final.exists():
+        return
+    if not final.is_dir():
+        raise ValueError(f"--out {final} is a file; give a folder for the report")
+    if not any(final.iterdir()):
+        return
+    try:
+        marked = MARKER in json.loads((final / "metrics.json").read_text())
+    except (OSError, ValueError):
+        marked = False
+    if not marked:
+        raise ValueError(
+            f"--out {final} already holds files that are not a backproplab report; give a new or empty folder"
+        )
+
+
+def _swap_in(built: Path, final: Path) -> None:
+    """Replace ``final`` by ``built`` with two renames; the old report is deleted only after the swap."""
+    if not final.exists():
+        os.replace(built, final)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+    try:
+        os.replace(final, old / "report")
+        os.replace(built, final)
+    except BaseException:  # e.g. Ctrl-C between the two renames: put the previous report back
+        if not final.exists() and (old / "report").exists():
+            os.replace(old / "report", final)
+        raise
+    finally:
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

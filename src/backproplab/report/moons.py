@@ -1,200 +1,223 @@
-"""Report section: the three-layer network on Make-Moons (derivation, gradient check, activations, width)."""
+"""Report section: the three-layer network on Make-Moons (assignment 1a-1e), rendered from the finished
+moons study (:mod:`backproplab.experiments.moons_study`): derivation, gradient check, activations, width."""
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
-from sklearn.linear_model import LogisticRegression
-
 from backproplab import figures
-from backproplab.datasets import make_moons
-from backproplab.progress import progress_bar
+from backproplab.experiments.moons_study import run_moons_study
+from backproplab.experiments.store import Result
 from backproplab.report.context import ReportContext
-from backproplab.report.html import Raw, Section
-from backproplab.scratch import NeuralNetwork, activation_names, gradient_check
+from backproplab.report.html import Section, code, figure_id, link, markup, tex
 
-DERIVATION = """
-Data X: (N, 2), labels y_n in {0, 1}.  Rows are examples.
+ANCHOR = "moons"
 
-forward      z1 = X W1 + b1            W1: (2, H)   b1: (H,)
-             a1 = f(z1)                f = tanh | sigmoid | relu | ...
-             z2 = a1 W2 + b2           W2: (H, 2)   b2: (2,)
-             p  = softmax(z2)          p[n, k] = exp(z2[n, k]) / sum_j exp(z2[n, j])
-
-loss         L  = - sum_n log p[n, y_n]  +  (lambda / 2) (||W1||^2 + ||W2||^2)      (a SUM over the N examples)
-
-backward     dL/dz2 = delta2 = p - onehot(y)                                  (N, 2)
-             dL/dW2 = a1^T delta2 + lambda W2          dL/db2 = sum_n delta2[n]
-             dL/da1 = delta2 W2^T
-             dL/dz1 = delta1 = (delta2 W2^T) * f'(z1)   (element-wise)        (N, H)
-             dL/dW1 = X^T delta1 + lambda W1           dL/db1 = sum_n delta1[n]
-
-derivatives  tanh'(z) = 1 - tanh(z)^2      sigmoid'(z) = sigmoid(z) (1 - sigmoid(z))      relu'(z) = [z > 0]
-
-update       W <- W - epsilon dL/dW          (epsilon = 0.01, 20,000 full-batch passes, lambda = 0.01)
-"""
-
-SOFTMAX_GRADIENT = """
-Why delta2 = p - onehot(y):  for one example with label y,  -log p_y = -z_y + log sum_j exp(z_j),
-so  d(-log p_y)/dz_k = -[k = y] + exp(z_k) / sum_j exp(z_j) = p_k - [k = y].
-"""
-
-
-def _numeric_gradient_error(activation: str, seed: int) -> float:
-    """Max relative error between backprop and central differences of calculate_loss (float64)."""
-    rng = np.random.default_rng(seed)
-    X, y = rng.normal(size=(20, 2)), rng.integers(0, 2, size=20)
-    net = NeuralNetwork(2, 4, 2, actFun_type=activation, reg_lambda=0.1, seed=seed)
-    net.b1 += 0.1
-    return gradient_check(net, X, y, h=1e-6)
+# Each activation's derivative, derived step by step: (formula, why).
+ACTIVATION_DERIVATIONS: dict[str, list[tuple[str, str]]] = {
+    "tanh": [
+        (r"\tanh z = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}", "definition"),
+        (
+            r"\frac{d}{dz}\tanh z = \frac{(e^{z} + e^{-z})^{2} - (e^{z} - e^{-z})^{2}}{(e^{z} + e^{-z})^{2}}",
+            "quotient rule: the numerator's derivative is the denominator and vice versa",
+        ),
+        (r"= 1 - \frac{(e^{z} - e^{-z})^{2}}{(e^{z} + e^{-z})^{2}} = 1 - \tanh^{2} z", "split the fraction"),
+    ],
+    "sigmoid": [
+        (r"\sigma(z) = \frac{1}{1 + e^{-z}} = (1 + e^{-z})^{-1}", "definition"),
+        (r"\sigma'(z) = -(1 + e^{-z})^{-2} \cdot (-e^{-z}) = \frac{e^{-z}}{(1 + e^{-z})^{2}}", "chain rule"),
+        (
+            r"= \frac{1}{1 + e^{-z}} \cdot \frac{e^{-z}}{1 + e^{-z}} = \sigma(z)\,\bigl(1 - \sigma(z)\bigr)",
+            "since e^(-z) / (1 + e^(-z)) = 1 - σ(z); its largest value is σ'(0) = 1/4",
+        ),
+    ],
+    "relu": [
+        (r"\operatorname{ReLU}(z) = \max(0, z)", "definition"),
+        (r"\operatorname{ReLU}'(z) = 0 \text{ for } z < 0, \quad 1 \text{ for } z > 0", "slope of each piece"),
+        (
+            r"\operatorname{ReLU}'(z) = \mathbb{1}[z > 0]",
+            "at the kink z = 0 we take 0 (a subgradient), as the code does",
+        ),
+    ],
+}
 
 
-def _train(X, y, hidden: int, activation: str, passes: int, seed: int):
-    net = NeuralNetwork(2, hidden, 2, actFun_type=activation, seed=seed)
-    start = time.perf_counter()
-    history = net.fit_model(X, y, num_passes=passes, print_loss=False)
-    return net, history, time.perf_counter() - start
+def run(ctx: ReportContext) -> Result:
+    return run_moons_study(ctx.results_dir, quick=ctx.quick, seed=ctx.seed, rerun=ctx.rerun, progress=ctx.progress)
 
 
-def _train_many(X, y, settings: dict, passes: int, seed: int, bar) -> tuple[dict, dict]:
-    """Train one network per ``key -> (hidden units, activation)``; returns runs and training accuracies by key."""
-    runs, accs = {}, {}
-    for key, (hidden, activation) in settings.items():
-        runs[key] = _train(X, y, hidden, activation, passes, seed)
-        accs[key] = float(np.mean(runs[key][0].predict(X) == y))
-        if bar is not None:
-            bar.update()
-    return runs, accs
-
-
-def moons_section(ctx: ReportContext) -> Section:
-    passes = 2000 if ctx.quick else 20000
-    activations = (
-        ["tanh", "sigmoid", "relu"] if ctx.quick else ["tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus"]
-    )
-    widths = [1, 3, 50] if ctx.quick else [1, 2, 3, 4, 5, 20, 50]
-    X, y = make_moons(seed=ctx.seed)
-    section = Section("The three-layer network on Make-Moons (NumPy, backprop by hand)", "moons")
+def render(result: Result, ctx: ReportContext) -> Section:
+    config, m, arr = result.config, result.metrics, result.arrays
+    X, y, xs, ys = arr["X"], arr["y"], arr["xs"], arr["ys"]
+    passes, eps, lam = config["passes"], config["epsilon"], config["reg_lambda"]
+    section = Section("The three-layer network on Make-Moons (NumPy, backprop by hand)", ANCHOR)
     section.paragraph(
-        f"Make-Moons: {len(y)} points, noise 0.20, two classes that no straight line separates. A network "
-        "with one hidden layer is trained with the backpropagation below, written by hand in NumPy "
-        f"(backproplab.scratch.NeuralNetwork), by {passes:,} full-batch gradient-descent passes."
+        f"Make-Moons: {len(y)} points, noise {config['noise']:.2f}, two classes that no straight line separates. "
+        "A network with one hidden layer is trained with the backpropagation below, written by hand in NumPy "
+        f"(backproplab.scratch.NeuralNetwork), by {passes:,} full-batch gradient-descent passes with "
+        f"step size ε = {eps:g} and L2 weight λ = {lam:g}."
     )
-    path, src = ctx.figure("moons_data.png")
-    figures.plot_dataset(X, y, title="Make-Moons, 200 points, noise 0.20", path=path)
-    section.figure(src, "The data set.", width="420px")
+    data_src = _draw(ctx, "moons_data.png", figures.plot_dataset, X, y,
+                     title=f"Make-Moons, {len(y)} points, noise {config['noise']:.2f}")  # fmt: skip
+    section.figure(data_src, "The data set.", width="420px")
+    logreg_acc = m["logistic_regression_accuracy"]
+    logreg_src = _regions(ctx, "moons_logistic_regression.png", [(f"logistic regression (train acc {logreg_acc:.3f})",
+                          arr["logreg/regions"])], xs, ys, X, y)  # fmt: skip
+    section.figure(logreg_src, "Baseline: logistic regression can only draw a straight line.", width="420px")
 
-    logreg = LogisticRegression().fit(X, y)
-    logreg_acc = float(logreg.score(X, y))
-    path, src = ctx.figure("moons_logistic_regression.png")
-    figures.plot_decision_boundary(
-        logreg.predict, X, y, title=f"logistic regression (train acc {logreg_acc:.3f})", path=path
+    section.heading("Activation functions and their derivatives", anchor="moons-derivatives")
+    for name, steps in ACTIVATION_DERIVATIONS.items():
+        section.paragraph(markup(f"{name}: "))
+        section.derivation(steps, anchor=f"derivative-{name}")
+
+    section.heading("Forward pass, loss and backward pass", anchor="moons-backprop")
+    section.paragraph("Rows are examples: X is (N, 2), labels yₙ ∈ {0, 1}; W1 is (2, H), b1 (H,), W2 (H, 2), b2 (2,).")
+    section.derivation(
+        [
+            (r"z_1 = X W_1 + b_1, \quad a_1 = f(z_1)", "hidden layer; f is tanh, sigmoid, ReLU..."),
+            (r"z_2 = a_1 W_2 + b_2, \quad p_{nk} = \frac{e^{z_{2,nk}}}{\sum_j e^{z_{2,nj}}}", "softmax output"),
+            (
+                r"L = -\sum_{n=1}^{N} \log p_{n y_n} "
+                r"+ \frac{\lambda}{2}\left(\lVert W_1 \rVert^2 + \lVert W_2 \rVert^2\right)",
+                "the loss is a SUM over the N examples, plus L2 on the weights",
+            ),
+        ],
+        anchor="moons-loss",
     )
-    section.figure(src, "Baseline: logistic regression can only draw a straight line.", width="420px")
-
-    section.heading("Forward pass, loss and backward pass")
-    section.maths(DERIVATION)
-    section.maths(SOFTMAX_GRADIENT)
     section.paragraph(
-        "The loss is a sum over examples, so its gradient is exactly what backprop returns and a step of "
-        "epsilon = 0.01 on it is the classic handout's update. (The handout printed the mean loss while "
-        "stepping on the gradient of the sum; here the two agree, and the curves show the loss per example.)"
+        markup("Why ", tex(r"\delta_2 = p - \operatorname{onehot}(y)"), ": for one example with label y,")
     )
+    section.derivation(
+        [
+            (r"-\log p_y = -z_y + \log \sum_j e^{z_j}", "log of the softmax"),
+            (r"\frac{\partial(-\log p_y)}{\partial z_k} = -[k = y] + \frac{e^{z_k}}{\sum_j e^{z_j}} = p_k - [k = y]",
+             "differentiate both terms"),
+            (r"\delta_2 = \frac{\partial L}{\partial z_2} = p - \operatorname{onehot}(y)", "row by row, (N, 2)"),
+        ],
+        anchor="delta2",
+    )  # fmt: skip
+    section.paragraph("The four gradients, by the chain rule through z2 = a1 W2 + b2 and z1 = X W1 + b1:")
+    section.derivation(
+        [
+            (r"\frac{\partial L}{\partial W_2} = a_1^{\top} \delta_2 + \lambda W_2", "(H, 2)"),
+            (r"\frac{\partial L}{\partial b_2} = \sum_{n} \delta_{2,n}", "(2,): sum of the rows"),
+            (r"\delta_1 = \frac{\partial L}{\partial z_1} = \left(\delta_2 W_2^{\top}\right) \odot f'(z_1)",
+             "(N, H): back through W2, then element-wise through f"),
+            (r"\frac{\partial L}{\partial W_1} = X^{\top} \delta_1 + \lambda W_1", "(2, H)"),
+            (r"\frac{\partial L}{\partial b_1} = \sum_{n} \delta_{1,n}", "(H,)"),
+            (rf"W \leftarrow W - \varepsilon \frac{{\partial L}}{{\partial W}}, \quad \varepsilon = {eps:g}",
+             f"{passes:,} full-batch passes, λ = {lam:g}"),
+        ],
+        anchor="moons-gradients",
+    )  # fmt: skip
 
-    section.heading("Gradient check")
-    errors = {a: _numeric_gradient_error(a, ctx.seed) for a in activation_names()}
+    section.heading("Gradient check", anchor="moons-gradcheck")
+    errors = m["gradient_check_max_relative_error"]
+    gc = config["gradient_check"]
     section.table(
         ["activation", "max relative error vs finite differences"],
         [[a, f"{e:.1e}"] for a, e in errors.items()],
-        caption="backprop against central differences of calculate_loss (float64, h = 1e-6, lambda = 0.1)",
+        caption=f"backprop against central differences of calculate_loss (float64, h = {gc['h']:g}, "
+        f"λ = {gc['reg_lambda']:g}, {gc['examples']} random points, {gc['hidden']} hidden units)",
+        anchor="tab-gradient-check",
     )
 
-    section.heading("Activation functions")
-    bar = progress_bar(len(activations) + len(widths), ctx.progress, desc="report: moons", unit="run")
-    runs, accs = _train_many(X, y, {act: (3, act) for act in activations}, passes, ctx.seed, bar)
-    panels = [(f"{a}: train acc {accs[a]:.3f}", n.predict) for a, (n, _, _) in runs.items()]
-    path, src = ctx.figure("moons_activations.png")
-    figures.plot_boundary_grid(panels, X, y, ncols=3, suptitle="3 hidden units, by activation", path=path)
-    section.figure(src, "Decision boundaries with 3 hidden units for each activation.")
-    path, src = ctx.figure("moons_activation_loss.png")
-    first = next(iter(runs.values()))[1]
-    figures.plot_curves(
-        first["pass"],
-        {a: h["loss_per_example"] for a, (_, h, _) in runs.items()},
-        ylabel="loss per example",
-        logy=True,
-        title="training loss, 3 hidden units",
-        path=path,
+    section.heading("Activation functions", anchor="moons-activations")
+    runs, width = m["act"], config["unit_width"]
+    accs = {a: r["train_accuracy"] for a, r in runs.items()}
+    panels = [(f"{a}: train acc {accs[a]:.3f}", arr[f"act/{a}/regions"]) for a in runs]
+    act_src = _regions(ctx, "moons_activations.png", panels, xs, ys, X, y, ncols=3,
+                       suptitle=f"{width} hidden units, by activation")  # fmt: skip
+    section.figure(act_src, f"Decision boundaries with {width} hidden units for each activation.")
+    loss_src = _draw(ctx, "moons_activation_loss.png", figures.plot_curves, arr["pass"],
+                     {a: arr[f"act/{a}/loss_per_example"] for a in runs}, ylabel="loss per example", logy=True,
+                     title=f"training loss, {width} hidden units")  # fmt: skip
+    section.figure(loss_src, "Training loss per example (log scale).", width="640px")
+    section.table(
+        ["activation", "final loss per example", "training accuracy", "seconds"],
+        [[a, r["loss_per_example"], r["train_accuracy"], f"{r['seconds']:.2f}"] for a, r in runs.items()],
+        anchor="tab-activations",
     )
-    section.figure(src, "Training loss per example (log scale).", width="640px")
-    act_rows = []
-    for act, (_, history, seconds) in runs.items():
-        act_rows.append([act, history["loss_per_example"][-1], accs[act], f"{seconds:.2f}"])
-    section.table(["activation", "final loss per example", "training accuracy", "seconds"], act_rows)
 
-    section.heading("Hidden layer size")
-    width_runs, width_accs = _train_many(X, y, {w: (w, "tanh") for w in widths}, passes, ctx.seed, bar)
-    if bar is not None:
-        bar.close()
-    panels = [(f"{w} hidden: acc {width_accs[w]:.3f}", n.predict) for w, (n, _, _) in width_runs.items()]
-    path, src = ctx.figure("moons_hidden_sizes.png")
-    figures.plot_boundary_grid(panels, X, y, ncols=4, suptitle="tanh, by hidden layer size", path=path)
-    section.figure(src, "From 1 hidden unit (a straight line) to 50 (a wiggly boundary that starts to fit the noise).")
-
-    tanh3 = runs["tanh"][0]
-    path, src = ctx.figure("moons_hidden_units.png")
-    unit_panels = [(f"hidden unit {j + 1}: tanh(z1[{j + 1}])", _unit_sign(tanh3, j)) for j in range(3)]
-    unit_panels.append(("network output", tanh3.predict))
-    figures.plot_boundary_grid(
-        unit_panels, X, y, ncols=4, suptitle="what each hidden unit computes (tanh, 3 units)", path=path
-    )
+    section.heading("Hidden layer size", anchor="moons-widths")
+    wruns, wact = m["width"], config["width_activation"]
+    waccs = {int(w): r["train_accuracy"] for w, r in wruns.items()}
+    panels = [(f"{w} hidden: acc {waccs[int(w)]:.3f}", arr[f"width/{w}/regions"]) for w in wruns]
+    width_src = _regions(ctx, "moons_hidden_sizes.png", panels, xs, ys, X, y, ncols=4,
+                         suptitle=f"{wact}, by hidden layer size")  # fmt: skip
     section.figure(
-        src,
-        "Each hidden unit splits the plane with one line (where its net input is 0); the output layer "
-        "combines the three half-planes into the curved boundary.",
+        width_src,
+        f"From {min(waccs)} hidden unit(s) to {max(waccs)}: more units bend the boundary further, until it starts "
+        "to fit the noise.",
     )
+    unit_keys = sorted((k for k in arr if k.startswith("units/")), key=lambda k: int(k.split("/")[1]))
+    unit_src = None
+    if unit_keys:
+        panels = [(f"hidden unit {j + 1}: {wact}(z1[{j + 1}]) > 0", arr[k]) for j, k in enumerate(unit_keys)]
+        panels.append(("network output", arr[f"act/{wact}/regions"]))
+        unit_src = _regions(ctx, "moons_hidden_units.png", panels, xs, ys, X, y, ncols=4,
+                            suptitle=f"what each hidden unit computes ({wact}, {len(unit_keys)} units)")  # fmt: skip
+        section.figure(
+            unit_src,
+            "Each hidden unit splits the plane with one line (where its net input is 0); the output layer "
+            "combines the half-planes into the curved boundary.",
+        )
 
     best = max(accs, key=accs.get)
-    # "slow" is judged a tenth of the way through training, where the curves still differ
-    early = {a: h["loss_per_example"][max(1, len(h["pass"]) // 10)] for a, (_, h, _) in runs.items()}
+    record_every = config["record_every"]
+    n_records = len(arr["pass"])
+    tenth = max(1, n_records // 10)
+    early = {a: float(arr[f"act/{a}/loss_per_example"][tenth]) for a in runs}
     slowest = max(early, key=early.get)
+    grad_max = max(errors.values())
     section.heading("What the numbers show")
     section.bullets(
         [
-            f"Logistic regression reaches {logreg_acc:.3f}; one hidden layer of 3 tanh units reaches "
-            f"{accs['tanh']:.3f} "
-            "with a smooth curved boundary — the hidden layer is what bends the line.",
-            f"Backprop agrees with finite differences to at most {max(errors.values()):.1e} relative error for every "
+            f"Logistic regression reaches {logreg_acc:.3f}; one hidden layer of {width} {wact} units reaches "
+            f"{accs.get(wact, float('nan')):.3f} with a curved boundary: the hidden layer is what bends the line.",
+            f"Backprop agrees with finite differences to at most {grad_max:.1e} relative error for every "
             "activation, so the gradients are right and any difference below comes from the functions themselves.",
             "By activation, training accuracy is "
             + ", ".join(f"{a} {v:.3f}" for a, v in accs.items())
-            + f"; {best} is highest here. ReLU's boundary is piecewise linear (its units are lines with a kink), "
-            f"tanh and sigmoid give smooth curves. A tenth of the way into training, {slowest} has the highest "
-            f"loss ({early[slowest]:.3f} per example against {min(early.values()):.3f} for the best)"
-            + (" — its derivative is at most 1/4, so its gradients are smallest." if slowest == "sigmoid" else "."),
-            "By width (tanh), training accuracy is "
-            + ", ".join(f"{w}: {v:.3f}" for w, v in width_accs.items())
-            + ". One unit can only draw a line; a few units capture the moons; many units keep raising training "
-            "accuracy by bending around individual noisy points, which L2 (lambda = 0.01) only partly restrains.",
+            + f"; {best} is highest here. At pass {int(arr['pass'][tenth]):,} (a tenth of the way), {slowest} has "
+            f"the highest loss ({early[slowest]:.3f} per example against {min(early.values()):.3f} for the best)"
+            + ("; its derivative is at most 1/4, so its gradients are the smallest." if slowest == "sigmoid" else "."),
+            f"By width ({wact}), training accuracy is "
+            + ", ".join(f"{w}: {v:.3f}" for w, v in waccs.items())
+            + f". L2 (λ = {lam:g}) only partly restrains the widest networks from bending around noisy points.",
         ]
     )
     section.paragraph(
-        Raw("Reproduce one panel with <code>backproplab mlp --dataset moons --activation tanh --hidden 3</code>.")
+        markup(
+            "Reproduce one panel with ",
+            code(f"backproplab mlp --dataset moons --activation {wact} --hidden {width}"),
+            f". Losses were recorded every {record_every} passes.",
+        )
     )
-    ctx.metrics["moons"] = {
-        "passes": passes,
-        "logistic_regression_accuracy": logreg_acc,
-        "gradient_check_max_relative_error": errors,
-        "activations": {
-            a: {"loss_per_example": h["loss_per_example"][-1], "train_accuracy": accs[a], "seconds": s}
-            for a, (_, h, s) in runs.items()
-        },
-        "hidden_sizes_tanh": {str(w): width_accs[w] for w in widths},
-    }
+
+    ctx.answer("1a", markup(f"Make-Moons, {len(y)} points, noise {config['noise']:.2f}; logistic regression "
+                            f"reaches only {logreg_acc:.3f}. ", link(figure_id(data_src), "data"), ", ",
+                            link(figure_id(logreg_src), "baseline")))  # fmt: skip
+    ctx.answer("1b", markup("tanh′ = 1 − tanh², σ′ = σ(1 − σ) ≤ 1/4, ReLU′ = 1[z > 0], each derived step by step. ",
+                            link("moons-derivatives", "derivations")))  # fmt: skip
+    ctx.answer("1c", markup(f"2 → H → 2 softmax, loss summed over the examples plus (λ/2)‖W‖², λ = {lam:g}. ",
+                            link("moons-loss", "forward pass and loss")))  # fmt: skip
+    ctx.answer("1d", markup(f"δ2 = p − onehot(y) and the four gradients; backprop matches finite differences to "
+                            f"{grad_max:.1e}. ", link("moons-gradients", "gradients"), ", ",
+                            link("tab-gradient-check", "check")))  # fmt: skip
+    widest = max(waccs)
+    ctx.answer("1e", markup(f"Best activation at {width} units: {best} ({accs[best]:.3f}); {wact} from "
+                            f"{min(waccs)} to {widest} units: {waccs[min(waccs)]:.3f} → {waccs[widest]:.3f} "
+                            f"({passes:,} passes). ", link(figure_id(act_src), "activations"), ", ",
+                            link(figure_id(width_src), "hidden sizes")))  # fmt: skip
+    ctx.metrics["moons"] = {"result": ctx.relative(result.folder), "passes": passes, **m}
     return section
 
 
-def _unit_sign(net: NeuralNetwork, j: int):
-    """Predictor showing where hidden unit j is active (1) or not (0)."""
-    return lambda P: (P @ net.W1[:, j] + net.b1[j] > 0).astype(int)
+def _draw(ctx: ReportContext, name: str, plot, *args, **kwargs) -> str:
+    """Draw figure ``name`` with ``plot(*args, path=..., **kwargs)``; returns its src on the page."""
+    path, src = ctx.figure(name)
+    plot(*args, path=path, **kwargs)
+    return src
+
+
+def _regions(ctx: ReportContext, name: str, panels, xs, ys, X, y, **kwargs) -> str:
+    return _draw(ctx, name, figures.plot_regions_grid, panels, xs, ys, X, y, **kwargs)

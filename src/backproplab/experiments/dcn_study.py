@@ -1,0 +1,68 @@
+"""The deep convolutional network on MNIST (assignment 2a, 2b): one monitored training run.
+
+The run is an ordinary DCN run folder (``<result>/run``: ``config.json``, ``metrics.json``,
+TensorBoard events, checkpoint), so ``backproplab tensorboard --logdir <result>/run`` shows it.
+The result's metrics are the run's (final accuracies, curves, speed, the full config) plus
+``data``: the sizes of the splits it saw. Quick mode trains 40 steps on subsets of every split.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from backproplab.experiments.store import Arrays, Result, run_or_reuse
+
+STUDY = "dcn"
+RUN_FOLDER = "run"
+QUICK_SUBSETS = {"train": 5000, "validation": 1000, "test": 2000}
+
+
+def dcn_settings(*, quick: bool, seed: int) -> dict[str, Any]:
+    """The course's run (TrainConfig's defaults), or a 40-step preview on subsets."""
+    train: dict[str, Any] = {"seed": seed}
+    if quick:
+        train |= {"steps": 40, "eval_every": 20, "monitor_every": 10}
+    return {"train": train, "subsets": QUICK_SUBSETS if quick else None}
+
+
+def run_dcn_study(
+    root: str | Path,
+    *,
+    quick: bool,
+    seed: int,
+    data_dir: str | Path | None = None,
+    rerun: bool = False,
+    progress: bool = True,
+) -> Result:
+    """The finished DCN study under ``root`` (reused when complete, else trained now)."""
+    return run_or_reuse(
+        root,
+        STUDY,
+        dcn_settings(quick=quick, seed=seed),
+        lambda config, folder: _compute(config, folder, data_dir, progress),
+        rerun=rerun,
+    )
+
+
+def _compute(
+    config: dict[str, Any], folder: Path, data_dir: str | Path | None, progress: bool
+) -> tuple[dict[str, Any], Arrays]:
+    from backproplab.datasets import mnist
+    from backproplab.dcn import TrainConfig, train
+
+    train_config = TrainConfig(**config["train"], out=str(folder / RUN_FOLDER), overwrite=True)
+    data = mnist.load(data_dir=data_dir, seed=train_config.seed, progress=progress)
+    subsets = config["subsets"]
+    if subsets:
+        data = mnist.Datasets(
+            *(
+                mnist.DataSet(part.images[: subsets[name]], part.labels[: subsets[name]], seed=train_config.seed)
+                for name, part in (("train", data.train), ("validation", data.validation), ("test", data.test))
+            )
+        )
+    record = train(train_config, data=data, progress=progress)
+    # the run's record (backproplab.runs.metrics_record) with its final numbers at the top level
+    metrics = {**{k: v for k, v in record.items() if k != "final"}, **record["final"]}
+    metrics["data"] = {name: len(getattr(data, name).labels) for name in ("train", "validation", "test")}
+    return metrics, {}

@@ -1,0 +1,106 @@
+"""The quick report opened in a real browser: Debian's chromium, driven by Playwright (never a browser
+download). `make test` and CI install chromium first (.ci/install-chromium), so this test never skips there.
+
+The full-page screenshot is kept in ``.pytest_cache/d/report-browser/report.png``.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from report_fixtures import build_quick_report
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser_view(tmp_path_factory, testrun_uid, pytestconfig):
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: run .ci/install-chromium (make test does)"
+    report, _ = build_quick_report(tmp_path_factory, testrun_uid)
+    screenshot = pytestconfig.cache.mkdir("report-browser") / "report.png"
+    seen: dict[str, list] = {"errors": [], "requests": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.route("http*://**", lambda route: route.abort())  # offline: anything not file: fails
+            page = context.new_page()
+            page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+            page.on("requestfailed", lambda r: seen["errors"].append(f"failed: {r.url}"))
+            page.on("request", lambda r: seen["requests"].append(r.url))
+            page.on("dialog", lambda d: (seen["errors"].append(f"dialog: {d.message}"), d.dismiss()))
+            page.goto((report / "index.html").as_uri(), wait_until="load")
+            seen["images"] = page.evaluate(
+                "() => Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])"
+            )
+            seen["maths"] = page.evaluate(
+                """() => Array.from(document.querySelectorAll('math')).map(m => {
+                    const r = m.getBoundingClientRect();
+                    return [r.width, r.height, m.querySelectorAll('merror').length, m.textContent.slice(0, 40)];
+                })"""
+            )
+            seen["links"] = page.evaluate(
+                """() => Array.from(document.querySelectorAll('a[href^="#"]')).map(a => {
+                    const id = decodeURIComponent(a.getAttribute('href').slice(1));
+                    return [id, document.getElementById(id) !== null];
+                })"""
+            )
+            seen["math_display"] = page.evaluate("() => getComputedStyle(document.querySelector('math')).display")
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    seen["screenshot"] = screenshot
+    return seen
+
+
+def test_page_has_no_console_or_page_errors(browser_view) -> None:
+    assert browser_view["errors"] == []
+
+
+def test_page_requests_only_local_files(browser_view) -> None:
+    requests = browser_view["requests"]
+    assert len(requests) >= 10  # the page and its figures
+    assert all(url.startswith("file:") for url in requests), [u for u in requests if not u.startswith("file:")]
+
+
+def test_every_image_loads(browser_view) -> None:
+    images = browser_view["images"]
+    assert len(images) >= 10
+    assert [src for src, ok in images if not ok] == []
+
+
+def test_every_formula_is_drawn_by_the_browser(browser_view) -> None:
+    maths = browser_view["maths"]
+    assert len(maths) >= 20
+    # an element the browser does not know as MathML would be laid out as plain "inline" text
+    assert browser_view["math_display"] in ("math", "inline math", "block math")
+    assert [m for m in maths if m[0] <= 0 or m[1] <= 0 or m[2] > 0] == []
+
+
+def test_every_internal_link_resolves(browser_view) -> None:
+    links = browser_view["links"]
+    assert len(links) >= 15  # contents and the assignment map
+    assert [target for target, ok in links if not ok] == []
+
+
+def test_full_page_screenshot_is_kept(browser_view) -> None:
+    from PIL import Image
+
+    with Image.open(browser_view["screenshot"]) as image:
+        width, height = image.size
+    assert width >= 1000 and height > 3000  # the whole page, not just the first screen
