@@ -128,15 +128,16 @@ def test_buffered_losses_equal_per_step_reads(tmp_path, monkeypatch) -> None:
 def test_buffered_divergence_reports_the_first_nonfinite_step(tmp_path, monkeypatch) -> None:
     settings = {"optimizer": "sgd", "lr": 1e8, "steps": 20, "eval_every": 10, "monitor_every": 7}
     per_step, buffered = _run_both_ways(tmp_path, monkeypatch, **settings)
-    first_bad = per_step["metrics"]["diverged_at_step"]
-    assert buffered["metrics"]["status"] == "diverged" and buffered["metrics"]["diverged_at_step"] == first_bad
-    assert buffered["metrics"]["steps_done"] == first_bad
+    first_bad = per_step["metrics"]["final"]["diverged_at_step"]
+    final = buffered["metrics"]["final"]
+    assert buffered["metrics"]["status"] == "diverged" and final["diverged_at_step"] == first_bad
+    assert final["steps_done"] == first_bad
     # The curve stops at the first non-finite loss, as with per-step reads (repr: NaN equals NaN).
     curves = [[(s, repr(v)) for s, v in r["scalars"]["train/loss"]] for r in (per_step, buffered)]
     assert curves[0] == curves[1] and curves[0][-1][0] == first_bad
     assert not math.isfinite(buffered["scalars"]["train/loss"][-1][1])
     saved = json.loads((tmp_path / "buffered" / "metrics.json").read_text())
-    assert saved["status"] == "diverged" and saved["diverged_at_step"] == first_bad
+    assert saved["status"] == "diverged" and saved["final"]["diverged_at_step"] == first_bad
 
 
 def test_buffered_interrupt_keeps_the_read_and_unread_losses(tmp_path, buffered) -> None:
@@ -148,7 +149,7 @@ def test_buffered_interrupt_keeps_the_read_and_unread_losses(tmp_path, buffered)
     with pytest.raises(KeyboardInterrupt):
         train(config, synthetic_mnist(), progress=False, callback=stop)
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert saved["status"] == "interrupted" and saved["steps_done"] == 3
+    assert saved["status"] == "interrupted" and saved["final"]["steps_done"] == 3
     assert [s for s, _ in read_scalars(tmp_path / "run")["train/loss"]] == [0, 1, 2]
 
 

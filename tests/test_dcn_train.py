@@ -445,8 +445,10 @@ def test_loss_far_above_its_start_is_divergence_and_warn_carries_on(tmp_path, fa
     losses = [v for _, v in read_scalars(tmp_path / "run")["train/loss"]]
     assert all(math.isfinite(v) for v in losses) and max(losses[-2:]) > 10 * losses[0]
 
-    warn = small_config(tmp_path, optimizer="sgd", lr=30.0, steps=8, eval_every=8, monitor_every=2, overwrite=True)
-    metrics = train(warn, fake_mnist, progress=True, on_divergence="warn")
+    warn = small_config(
+        tmp_path, optimizer="sgd", lr=30.0, steps=8, eval_every=8, monitor_every=2, overwrite=True, on_divergence="warn"
+    )
+    metrics = train(warn, fake_mnist, progress=True)
     assert metrics["status"] == "completed"
     assert capsys.readouterr().err.count("warning: training diverged at step") == 1
 

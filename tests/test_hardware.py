@@ -88,10 +88,10 @@ def test_metrics_record_what_ran_and_config_what_was_asked(tmp_path, native) -> 
     before = torch.get_num_threads()
     metrics = train(small_config(tmp_path, steps=2, threads="auto"), synthetic_mnist(), progress=False)
     out = tmp_path / "run"
-    saved = json.loads((out / "metrics.json").read_text())
+    saved = json.loads((out / "metrics.json").read_text())["final"]
     asked = json.loads((out / "config.json").read_text())
     assert (asked["precision"], asked["threads"], asked["deterministic"]) == ("auto", "auto", False)
-    assert saved["precision"] == metrics["precision"] == "fp32"
+    assert saved["precision"] == metrics["final"]["precision"] == "fp32"
     assert saved["threads"] == len(os.sched_getaffinity(0)) and saved["device"] == "cpu"
     assert saved["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert saved["cpu_model"] and saved["gpu_name"] is None and saved["bf16_native"] is False
@@ -103,14 +103,14 @@ def test_auto_runs_bf16_where_native(tmp_path, native) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         metrics = train(small_config(tmp_path, steps=2, threads=1), synthetic_mnist(), progress=False)
-    assert metrics["precision"] == "bf16" and metrics["threads"] == 1
+    assert metrics["final"]["precision"] == "bf16" and metrics["final"]["threads"] == 1
 
 
 def test_train_warns_once_for_emulated_bf16(tmp_path, native) -> None:
     native(False)
     with pytest.warns(hardware.SlowPrecisionWarning, match="much slower") as caught:
         metrics = train(small_config(tmp_path, steps=1, precision="bf16"), synthetic_mnist(), progress=False)
-    assert len(caught) == 1 and metrics["precision"] == "bf16" and metrics["status"] == "completed"
+    assert len(caught) == 1 and metrics["final"]["precision"] == "bf16" and metrics["status"] == "completed"
 
 
 def test_cli_warning_is_one_line_and_the_run_goes_on(tmp_path, capsys, monkeypatch, native) -> None:
@@ -121,7 +121,7 @@ def test_cli_warning_is_one_line_and_the_run_goes_on(tmp_path, capsys, monkeypat
     assert cli.main([*argv, "--precision", "bf16", "--threads", "1"]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("backproplab dcn: warning: --precision bf16: this CPU")
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["threads"] == 1
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["final"]["threads"] == 1
 
 
 @pytest.mark.parametrize(
