@@ -1,27 +1,18 @@
 """The explorer page in a real browser: Debian's headless Chromium driven by Playwright.
 
 The page is opened from disk with every non-``file:`` request aborted (and recorded), so passing
-proves the page works offline. ``make test`` and ``.ci/run`` install Chromium when it is missing.
+proves the page works offline. ``make test`` and ``.ci/run`` install Chromium when it is missing. The
+full-page screenshot is kept in ``.pytest_cache/d/explorer-browser/explorer.png``.
 """
 
 from __future__ import annotations
-
-import shutil
 
 import numpy as np
 import pytest
 
 from backproplab.explorer import RunSpec, build_explorer
+from browser import offline_page
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SPECS = [
     RunSpec("moons", (3,), "tanh", passes=3000),
     RunSpec("moons", (3,), "relu", passes=3000),
@@ -31,36 +22,14 @@ SPECS = [
 
 
 @pytest.fixture(scope="module")
-def browser_page(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is not installed: `make test` installs it (apt-get install chromium)"
+def browser_page(tmp_path_factory, pytestconfig):
     out = tmp_path_factory.mktemp("explorer")
     page_path = build_explorer(out, SPECS, snapshots=20, progress=False)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1360, "height": 1000})
-        page = context.new_page()
-        problems: list[str] = []
-        remote: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-
-        def route(r):
-            if r.request.url.startswith("file:"):
-                r.continue_()
-            else:
-                remote.append(r.request.url)
-                r.abort()
-
-        page.route("**/*", route)
+    with offline_page(1360, 1000) as (page, seen):
         page.goto(page_path.as_uri())
         page.wait_for_function("window.backproplabExplorer !== undefined")
-        yield page, page_path, problems, remote
-        page.screenshot(path=str(out / "explorer.png"), full_page=True)
-        print(f"explorer screenshot: {out / 'explorer.png'}")
-        browser.close()
+        yield page, page_path, seen["errors"], seen["remote"]
+        page.screenshot(path=str(pytestconfig.cache.mkdir("explorer-browser") / "explorer.png"), full_page=True)
 
 
 def _shown(page) -> dict[str, float]:

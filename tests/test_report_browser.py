@@ -6,64 +6,35 @@ The full-page screenshot is kept in ``.pytest_cache/d/report-browser/report.png`
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
+from browser import offline_page
 from report_fixtures import build_quick_report
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
 def browser_view(tmp_path_factory, testrun_uid, pytestconfig):
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is missing: run .ci/install-chromium (make test does)"
     report, _ = build_quick_report(tmp_path_factory, testrun_uid)
     screenshot = pytestconfig.cache.mkdir("report-browser") / "report.png"
-    seen: dict[str, list] = {"errors": [], "requests": []}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.route("http*://**", lambda route: route.abort())  # offline: anything not file: fails
-            page = context.new_page()
-            page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-            page.on("requestfailed", lambda r: seen["errors"].append(f"failed: {r.url}"))
-            page.on("request", lambda r: seen["requests"].append(r.url))
-            page.on("dialog", lambda d: (seen["errors"].append(f"dialog: {d.message}"), d.dismiss()))
-            page.goto((report / "index.html").as_uri(), wait_until="load")
-            seen["images"] = page.evaluate(
-                "() => Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])"
-            )
-            seen["maths"] = page.evaluate(
-                """() => Array.from(document.querySelectorAll('math')).map(m => {
+    with offline_page() as (page, seen):
+        page.goto((report / "index.html").as_uri(), wait_until="load")
+        seen["images"] = page.evaluate(
+            "() => Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])"
+        )
+        seen["maths"] = page.evaluate(
+            """() => Array.from(document.querySelectorAll('math')).map(m => {
                     const r = m.getBoundingClientRect();
                     return [r.width, r.height, m.querySelectorAll('merror').length, m.textContent.slice(0, 40)];
                 })"""
-            )
-            seen["links"] = page.evaluate(
-                """() => Array.from(document.querySelectorAll('a[href^="#"]')).map(a => {
+        )
+        seen["links"] = page.evaluate(
+            """() => Array.from(document.querySelectorAll('a[href^="#"]')).map(a => {
                     const id = decodeURIComponent(a.getAttribute('href').slice(1));
                     return [id, document.getElementById(id) !== null];
                 })"""
-            )
-            seen["math_display"] = page.evaluate("() => getComputedStyle(document.querySelector('math')).display")
-            page.screenshot(path=str(screenshot), full_page=True)
-        finally:
-            browser.close()
+        )
+        seen["math_display"] = page.evaluate("() => getComputedStyle(document.querySelector('math')).display")
+        page.screenshot(path=str(screenshot), full_page=True)
     seen["screenshot"] = screenshot
     return seen
 
@@ -76,6 +47,7 @@ def test_page_requests_only_local_files(browser_view) -> None:
     requests = browser_view["requests"]
     assert len(requests) >= 10  # the page and its figures
     assert all(url.startswith("file:") for url in requests), [u for u in requests if not u.startswith("file:")]
+    assert browser_view["remote"] == []
 
 
 def test_every_image_loads(browser_view) -> None:
