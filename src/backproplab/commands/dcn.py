@@ -52,6 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--optimizer", metavar="NAME", help=f"{', '.join(OPTIMIZER_DEFAULT_LRS)} (default: {d['optimizer']})"
     )
     opt.add_argument("--lr", type=float, metavar="RATE", help=f"learning rate (default per optimizer: {lrs})")
+    opt.add_argument(
+        "--schedule",
+        metavar="NAME",
+        help="learning-rate schedule: constant; cosine (to 0 at the last step); step (x0.1 at 50%% and 75%% "
+        f"of the steps) (default: {d['schedule']})",
+    )
     opt.add_argument("--steps", type=int, metavar="N", help=f"training steps (default: {d['steps']})")
     opt.add_argument("--batch-size", type=int, metavar="N", help=f"images per step (default: {d['batch_size']})")
     opt.add_argument(

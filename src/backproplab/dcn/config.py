@@ -13,12 +13,16 @@ from backproplab.errors import UsageError
 
 DEFAULT_RUNS_DIR = Path("runs") / "dcn"
 
+#: Learning-rate schedules (:func:`backproplab.dcn.training.schedule_factor`): constant is the course's.
+SCHEDULE_NAMES = ("constant", "cosine", "step")
+
 #: Settings that shape the trajectory: a resumed run must use the same values (``steps`` may grow).
 TRAJECTORY_FIELDS = (
     "activation",
     "init",
     "optimizer",
     "lr",
+    "schedule",
     "batch_size",
     "dropout",
     "seed",
@@ -37,12 +41,14 @@ class TrainConfig:
     ``dropout`` is the probability of dropping an fc1 unit (keep probability 1 - dropout).
     ``out=None`` means ``runs/dcn/<name>`` with ``name`` from :meth:`run_name`.
     ``threads=None`` leaves PyTorch's thread count alone.
+    ``schedule``: constant, cosine (to 0 at ``steps``) or step (x0.1 at 50% and 75% of ``steps``).
     """
 
     activation: str = "relu"
     init: str = "truncated_normal"
     optimizer: str = "adam"
     lr: float | None = None
+    schedule: str = "constant"
     steps: int = 5500
     batch_size: int = 50
     dropout: float = 0.5
@@ -71,6 +77,8 @@ class TrainConfig:
         parts = [self.activation, self.init, self.optimizer]
         if self.lr is not None:
             parts.append(f"lr{self.lr:g}")
+        if self.schedule != "constant":
+            parts.append(self.schedule)
         if self.precision != "fp32":
             parts.append(self.precision)
         parts.append(f"seed{self.seed}")
@@ -108,6 +116,8 @@ class TrainConfig:
             raise bad("seed", f"must be a non-negative whole number, got {self.seed!r}")
         if not isinstance(self.validation_size, int) or self.validation_size < 1:
             raise bad("validation_size", f"must be a positive whole number, got {self.validation_size!r}")
+        if self.schedule not in SCHEDULE_NAMES:
+            raise bad("schedule", f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULE_NAMES)}")
         if self.precision not in PRECISIONS:
             raise bad("precision", f"unknown precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}")
         self._validate_device()
