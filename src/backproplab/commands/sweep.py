@@ -59,19 +59,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             help=f"comma-separated {flag} to sweep{choices}",
         )
     what.add_argument("--lr-steps", type=int, default=500, metavar="N", help="steps of each lr-search run (default: 500)")
-    run = parser.add_argument_group("every run (as in backproplab dcn)")
-    run.add_argument("--steps", type=int, metavar="N", help=f"training steps (default: {_DEFAULTS['steps']})")
-    run.add_argument("--batch-size", type=int, metavar="N", help=f"images per step (default: {_DEFAULTS['batch_size']})")
-    run.add_argument("--dropout", type=float, metavar="P", help=f"fc1 drop probability (default: {_DEFAULTS['dropout']})")
-    run.add_argument(
+    every = parser.add_argument_group("every run (as in backproplab dcn)")
+    every.add_argument("--steps", type=int, metavar="N", help=f"training steps (default: {_DEFAULTS['steps']})")
+    every.add_argument("--batch-size", type=int, metavar="N", help=f"images per step (default: {_DEFAULTS['batch_size']})")
+    every.add_argument("--dropout", type=float, metavar="P", help=f"fc1 drop probability (default: {_DEFAULTS['dropout']})")
+    every.add_argument(
         "--eval-every", type=int, metavar="N", help=f"steps between evaluations (default: {_DEFAULTS['eval_every']})"
     )
-    run.add_argument(
+    every.add_argument(
         "--monitor-every", type=int, metavar="N", help=f"steps between summaries (default: {_DEFAULTS['monitor_every']})"
     )
-    run.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: cpu)")
-    run.add_argument("--precision", metavar="P", help=f"{', '.join(PRECISIONS)} (default: fp32)")
-    run.add_argument("--data-dir", metavar="DIR", help="MNIST folder (default: $BACKPROPLAB_DATA, else the cache)")
+    every.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: cpu)")
+    every.add_argument("--precision", metavar="P", help=f"{', '.join(PRECISIONS)} (default: fp32)")
+    every.add_argument("--data-dir", metavar="DIR", help="MNIST folder (default: $BACKPROPLAB_DATA, else the cache)")
     how = parser.add_argument_group("how and where")
     how.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per core, or per GPU)")
     how.add_argument("--threads-per-job", type=int, metavar="T", help="PyTorch threads per worker (default: 1 on CPU)")

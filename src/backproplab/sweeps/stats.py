@@ -1,10 +1,11 @@
 """What the monitored statistics of one finished run show, read once from its TensorBoard events
 and kept beside them in ``sweep_stats.json`` (so a sweep's figures rebuild in seconds).
 
-From the histograms of ``<layer>/activation`` (equal-width bins over [min, max], so a share is an
-estimate at bin resolution; values are assumed spread evenly inside a bin):
+From the histograms of ``<layer>/activation`` (30 equal-width bins over [min, max], so a share is
+an upper bound at bin resolution):
 
-- ``saturated``: share of outputs within 1% of the bounds of tanh (-1, 1) or sigmoid (0, 1);
+- ``saturated``: share of outputs in the bins that reach within 1% of the bounds of tanh (-1, 1)
+  or sigmoid (0, 1);
 - ``silent``: share of outputs in the bins at or below zero (ReLU family; an upper bound: for
   ReLU it is the lowest bin, zeros and the smallest positive outputs).
 
@@ -31,33 +32,31 @@ RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
 SATURATION_MARGIN = 0.01
 
 
-def _mass_between(limits: np.ndarray, counts: np.ndarray, lo: float, hi: float) -> float:
-    """Estimated count of values in [lo, hi] from a TensorBoard histogram (bucket i covers
-    (limits[i-1], limits[i]]; bucket 0 is the empty one ending at min)."""
-    left = np.concatenate([[limits[0]], limits[:-1]])
-    right = limits
-    width = np.maximum(right - left, 1e-300)
-    overlap = np.clip(np.minimum(right, hi) - np.maximum(left, lo), 0, None) / width
-    return float((overlap * counts).sum())
+def _edges(histogram: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(left, right, count) of each TensorBoard bucket: bucket i covers (limit[i-1], limit[i]];
+    bucket 0 is the empty one ending at min."""
+    right = np.asarray(histogram["bucket_limit"], dtype=float)
+    left = np.concatenate([[right[0]], right[:-1]])
+    return left, right, np.asarray(histogram["bucket"], dtype=float)
 
 
 def saturated_share(histogram: dict[str, Any], activation: str) -> float:
+    """Share of outputs in the bins that reach within 1% of a bound (an upper bound at bin resolution)."""
     lo, hi = BOUNDS[activation]
     margin = SATURATION_MARGIN * (hi - lo)
-    limits, counts = np.asarray(histogram["bucket_limit"]), np.asarray(histogram["bucket"])
+    left, right, counts = _edges(histogram)
     total = counts.sum()
     if total == 0:
         return float("nan")
-    near = _mass_between(limits, counts, -np.inf, lo + margin) + _mass_between(limits, counts, hi - margin, np.inf)
-    return near / total
+    return float(counts[(right > hi - margin) | (left < lo + margin)].sum() / total)
 
 
 def silent_share(histogram: dict[str, Any]) -> float:
-    limits, counts = np.asarray(histogram["bucket_limit"]), np.asarray(histogram["bucket"])
+    """Share of outputs in the bins at or below zero (an upper bound at bin resolution)."""
+    left, _, counts = _edges(histogram)
     total = counts.sum()
     if total == 0:
         return float("nan")
-    left = np.concatenate([[limits[0]], limits[:-1]])
     return float(counts[left <= 0].sum() / total)
 
 

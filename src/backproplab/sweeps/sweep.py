@@ -323,7 +323,7 @@ def run_sweep(
     }
 
 
-def estimate_seconds_per_step(base: TrainConfig, threads: int, steps: int = 8) -> float:
+def estimate_seconds_per_step(base: TrainConfig, threads: int, steps: int = 3) -> float:
     """Seconds per training step of ``base``'s network on ``threads`` threads, timed on random
     data (a rough guide: evaluations and monitoring add to it)."""
     import torch
