@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import signal
 
-from test_dcn_train import synthetic_mnist
-
 from backproplab.datasets import mnist
+from test_dcn_train import synthetic_mnist
 
 
 class KillingDataSet(mnist.DataSet):

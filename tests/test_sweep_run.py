@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from sweep_data import small
 
 from backproplab.commands import tensorboard as tb_command
 from backproplab.dcn import TrainConfig, train
@@ -21,6 +20,7 @@ from backproplab.sweeps import hparams
 from backproplab.sweeps.spec import SweepSpec
 from backproplab.sweeps.sweep import run_sweep
 from backproplab.sweeps.worker import for_seed
+from sweep_data import small
 
 SMALL = {"steps": 6, "batch_size": 10, "eval_every": 3, "monitor_every": 2}
 DATA = "sweep_data:small"
@@ -33,7 +33,9 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
 def _alone(config: dict, tmp: Path) -> dict[str, torch.Tensor]:
     """The same run trained in this process, one thread, on the same data."""
     torch.set_num_threads(1)
-    alone = dataclasses.replace(TrainConfig.from_dict(config), out=str(tmp), name=None, threads=1)
+    alone = dataclasses.replace(
+        TrainConfig.from_dict(config), out=str(tmp), name=None, threads=1, resume=False, overwrite=False
+    )
     train(alone, data=for_seed(small(None, 5000), alone.seed), progress=False)
     return _weights(tmp)
 
@@ -157,6 +159,7 @@ def test_hparams_records_read_back_and_served_by_tensorboard(killed_then_resumed
 
 def test_dask_local_cluster_records_a_diverged_run_and_retries_it_only_when_asked(tmp_path) -> None:
     import distributed  # in the dev extra, so CI has it
+
     spec = SweepSpec(name="d", optimizers=["sgd"], lrs=[0.01, 1e6], base=dict(SMALL), data=DATA)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         first = run_sweep(spec, tmp_path, scheduler=cluster.scheduler_address, progress=False, say=lambda m: None)

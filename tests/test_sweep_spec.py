@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from test_dcn_train import small_config, synthetic_mnist
 
 from backproplab import cli
 from backproplab.dcn import TrainConfig, train
@@ -21,6 +20,7 @@ from backproplab.monitoring import SummaryWriter, read_histograms
 from backproplab.sweeps import spec as sweep_spec
 from backproplab.sweeps import state, stats
 from backproplab.sweeps.spec import COURSE, SweepSpec, extend_lr, lr_grid, run_folder
+from test_dcn_train import small_config, synthetic_mnist
 
 
 def test_course_preset_is_one_factor_at_a_time_from_the_course_run(tmp_path) -> None:
@@ -61,8 +61,15 @@ def test_run_folder_follows_every_trajectory_setting(tmp_path) -> None:
     # The default rate named or not is the same run; anything that shapes the trajectory is not.
     assert run_folder(tmp_path, dataclasses.replace(base, lr=OPTIMIZER_DEFAULT_LRS["adam"])) == folder
     assert run_folder(tmp_path, dataclasses.replace(base, threads=4, data_dir="x")) == folder
-    for change in ({"seed": 1}, {"steps": 100}, {"lr": 1e-3}, {"schedule": "cosine"}, {"dropout": 0.1},
-                   {"batch_size": 32}, {"eval_every": 100}):
+    for change in (
+        {"seed": 1},
+        {"steps": 100},
+        {"lr": 1e-3},
+        {"schedule": "cosine"},
+        {"dropout": 0.1},
+        {"batch_size": 32},
+        {"eval_every": 100},
+    ):
         assert run_folder(tmp_path, dataclasses.replace(base, **change)) != folder, change
     assert run_folder(tmp_path, base, data="tests:small") != folder
 
@@ -93,7 +100,7 @@ def test_saturated_and_silent_shares_match_the_values_within_a_bin(tmp_path, act
     values = {"tanh": np.tanh(raw), "sigmoid": 1 / (1 + np.exp(-raw)), "relu": np.maximum(raw, 0)}[activation]
     with SummaryWriter(tmp_path) as writer:
         writer.add_histogram("h", values, 0)
-    (_, histogram), = read_histograms(tmp_path)["h"]
+    ((_, histogram),) = read_histograms(tmp_path)["h"]
     if activation == "relu":
         assert stats.silent_share(histogram) == pytest.approx(np.mean(values <= (values.max() / 30)), abs=1e-9)
         assert stats.silent_share(histogram) >= np.mean(values == 0)
@@ -173,4 +180,6 @@ def test_dry_run_lists_done_and_new_runs(tmp_path, capsys) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["done", done.name]
     assert lines[1].startswith("new") and "tanh" in lines[1]
-    assert "2 runs, 1 done, 1 to train; about" in lines[2] and math.isfinite(float(lines[2].split("about ")[1].split()[0]))
+    assert "2 runs, 1 done, 1 to train; about" in lines[2] and math.isfinite(
+        float(lines[2].split("about ")[1].split()[0])
+    )

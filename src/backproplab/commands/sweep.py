@@ -51,23 +51,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"lr: per optimizer {LR_POINTS} rates a factor {LR_FACTOR:g} apart around its default, scored on validation "
         "error after --lr-steps (extended at an edge), then the best rate for --steps",
     )
-    for flag, (kind, names) in _LISTS.items():
+    for flag, (_, names) in _LISTS.items():
         choices = f": {', '.join(names)}" if names else ""
         what.add_argument(
             f"--{flag}",
             metavar="A,B,...",
             help=f"comma-separated {flag} to sweep{choices}",
         )
-    what.add_argument("--lr-steps", type=int, default=500, metavar="N", help="steps of each lr-search run (default: 500)")
+    what.add_argument(
+        "--lr-steps", type=int, default=500, metavar="N", help="steps of each lr-search run (default: 500)"
+    )
     every = parser.add_argument_group("every run (as in backproplab dcn)")
     every.add_argument("--steps", type=int, metavar="N", help=f"training steps (default: {_DEFAULTS['steps']})")
-    every.add_argument("--batch-size", type=int, metavar="N", help=f"images per step (default: {_DEFAULTS['batch_size']})")
-    every.add_argument("--dropout", type=float, metavar="P", help=f"fc1 drop probability (default: {_DEFAULTS['dropout']})")
+    every.add_argument(
+        "--batch-size", type=int, metavar="N", help=f"images per step (default: {_DEFAULTS['batch_size']})"
+    )
+    every.add_argument(
+        "--dropout", type=float, metavar="P", help=f"fc1 drop probability (default: {_DEFAULTS['dropout']})"
+    )
     every.add_argument(
         "--eval-every", type=int, metavar="N", help=f"steps between evaluations (default: {_DEFAULTS['eval_every']})"
     )
     every.add_argument(
-        "--monitor-every", type=int, metavar="N", help=f"steps between summaries (default: {_DEFAULTS['monitor_every']})"
+        "--monitor-every",
+        type=int,
+        metavar="N",
+        help=f"steps between summaries (default: {_DEFAULTS['monitor_every']})",
     )
     every.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: cpu)")
     every.add_argument("--precision", metavar="P", help=f"{', '.join(PRECISIONS)} (default: fp32)")
@@ -88,8 +97,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def spec_from_args(args: argparse.Namespace) -> SweepSpec:
     base = {field: getattr(args, field) for field in _RUN_FLAGS if getattr(args, field) is not None}
     name = args.name or args.preset or "grid"
-    lists = {flag: [] if getattr(args, flag) is None else parse_list(flag, getattr(args, flag), kind)
-             for flag, (kind, _) in _LISTS.items()}
+    lists = {
+        flag: [] if getattr(args, flag) is None else parse_list(flag, getattr(args, flag), kind)
+        for flag, (kind, _) in _LISTS.items()
+    }
     return SweepSpec(name=name, preset=args.preset, lr_steps=args.lr_steps, base=base, **lists)
 
 
@@ -100,7 +111,12 @@ def run(args: argparse.Namespace) -> int:
     say = print if not args.quiet else (lambda message: None)
     out = Path(args.out) if args.out else DEFAULT_SWEEPS_DIR / spec.name
     warn = lambda message: print(message, file=sys.stderr)  # noqa: E731
-    common = {"jobs": args.jobs, "threads_per_job": args.threads_per_job, "scheduler": args.scheduler, "force": args.force}
+    common = {
+        "jobs": args.jobs,
+        "threads_per_job": args.threads_per_job,
+        "scheduler": args.scheduler,
+        "force": args.force,
+    }
     if args.dry_run:
         result = run_sweep(spec, out, dry_run=True, retry_failed=args.retry_failed, say=warn, **common)
         return _print_plan(result, spec, estimate_seconds_per_step)

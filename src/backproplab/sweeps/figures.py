@@ -15,6 +15,7 @@ only (an optimizer keeps its own learning rate). Seeds of one value form a mean 
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -58,10 +59,12 @@ def _band(ax: Any, curves: list[tuple[list[float], list[float]]], label: str, **
     n = min(len(s) for s, _ in curves)
     steps = np.asarray(curves[0][0][:n], dtype=float)
     values = np.array([np.asarray(v[:n], dtype=float) for _, v in curves])
-    mean = np.nanmean(values, axis=0) if np.isfinite(values).any() else values[0]
+    values[~np.isfinite(values)] = np.nan  # a diverged run's inf and NaN leave gaps
+    with warnings.catch_warnings():  # all-NaN columns (every seed diverged there) stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
     (line,) = ax.plot(steps, mean, label=label, **style)
     if len(curves) > 1:
-        std = np.nanstd(values, axis=0)
         ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
 
 
@@ -122,7 +125,7 @@ def _test_error_figure(path: Path, factor: str, groups: Groups) -> None:
 def _layer_grid(path: Path, factor: str, groups: Groups, panels: list[tuple[str, str, str]], log: bool) -> None:
     """``panels``: (stats key, layer, y label); one panel each, the factor's values overlaid."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6), squeeze=False)
-    for ax, (key, layer, ylabel) in zip(axes[0], panels):
+    for ax, (key, layer, ylabel) in zip(axes[0], panels, strict=True):
         _per_value(ax, factor, groups, lambda r, key=key, layer=layer: _series(_stats(r).get(key, {}).get(layer)))
         ax.set(xlabel="step", ylabel=ylabel, title=layer)
         if log:
@@ -134,7 +137,9 @@ def _layer_grid(path: Path, factor: str, groups: Groups, panels: list[tuple[str,
 def _inside_figures(root: Path, factor: str, groups: Groups) -> list[Path]:
     written = []
     if factor == "activation":
-        panels = [(kind, layer, f"{kind} share") for kind in ("saturated", "silent") for layer in stats.ACTIVATION_LAYERS]
+        panels = [
+            (kind, layer, f"{kind} share") for kind in ("saturated", "silent") for layer in stats.ACTIVATION_LAYERS
+        ]
         _layer_grid(root / "activation_inside.png", factor, groups, panels, log=False)
         written.append(root / "activation_inside.png")
     elif factor == "init":

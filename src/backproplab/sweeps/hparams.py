@@ -94,7 +94,9 @@ def write_session(folder: Path, row: dict[str, Any], config: dict[str, Any], gro
     step = int(row.get("steps_done") or 0)
     start = hp.hparams_pb(session_values(config), trial_id=group)
     finals = summary_pb2.Summary()
-    for tag, key in zip(FINAL_METRICS, ("validation_error", "test_error", "best_validation_error", "wall_seconds")):
+    for tag, key in zip(
+        FINAL_METRICS, ("validation_error", "test_error", "best_validation_error", "wall_seconds"), strict=True
+    ):
         value = row.get(key)
         if value is not None and not (isinstance(value, float) and math.isnan(value)):
             finals.value.add(tag=tag, simple_value=float(value))

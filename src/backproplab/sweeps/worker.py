@@ -50,7 +50,7 @@ def for_seed(data: Any, seed: int) -> Any:
         **{
             split: type(part)(part.images, part.labels, child)
             for (split, part), child in zip(
-                (("train", data.train), ("validation", data.validation), ("test", data.test)), seeds
+                (("train", data.train), ("validation", data.validation), ("test", data.test)), seeds, strict=True
             )
         }
     )
@@ -95,7 +95,7 @@ def execute(task: dict[str, Any], data: Any, callback: Callable[[int, float], No
         return {**result, **_summary(metrics)}
     try:
         stats.extract(folder, config.activation)
-    except Exception:  # noqa: S110 - the figures read the events again when the file is missing
+    except Exception:
         pass
     return {**result, **_summary(metrics)}
 
@@ -137,7 +137,7 @@ def worker_main(conn: Any, source: str, data_dir: str | None, validation_size: i
             return
         unsent, last = [0], [time.monotonic()]
 
-        def callback(step: int, loss: float) -> None:
+        def callback(step: int, loss: float, unsent: list[int] = unsent, last: list[float] = last) -> None:
             unsent[0] += 1
             now = time.monotonic()
             if now - last[0] > 0.5:
