@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,3 +184,41 @@ def test_dry_run_lists_done_and_new_runs(tmp_path, capsys) -> None:
     assert "2 runs, 1 done, 1 to train; about" in lines[2] and math.isfinite(
         float(lines[2].split("about ")[1].split()[0])
     )
+
+
+def test_lr_preset_extends_the_search_at_an_edge_then_trains_each_best_rate(tmp_path, monkeypatch) -> None:
+    from backproplab.sweeps import sweep as sweep_module
+
+    target = {name: lr * 27 for name, lr in OPTIMIZER_DEFAULT_LRS.items()}  # beyond the first grid's top edge
+    trained: list[TrainConfig] = []
+
+    def fake_train(self, configs) -> None:  # validation error grows with the distance from the target rate
+        for config in self.add(configs):
+            trained.append(config)
+            error = abs(math.log(config.learning_rate / target[config.optimizer])) / 10
+            write_json(Path(config.out) / state.METRICS, {"status": "completed", "validation_error": error})
+
+    monkeypatch.setattr(sweep_module._Sweep, "train", fake_train)
+    spec = SweepSpec(name="lr", preset="lr", optimizers=["sgd", "adam"], lr_steps=40, base={"steps": 100})
+    machine = sweep_module.Machine(1, 1)
+    sweep_module._lr_preset(sweep_module._Sweep(spec, tmp_path, machine, False, False, print))
+    searched = {(c.optimizer, c.learning_rate) for c in trained if c.steps == 40}
+    for name in ("sgd", "adam"):
+        rates = sorted(lr for n, lr in searched if n == name)
+        assert len(rates) == 7  # five, then 27x and 81x the default
+        assert rates[-2] == pytest.approx(target[name], rel=0.01)
+    final = [c for c in trained if c.steps == 100]
+    assert {(c.optimizer, round(c.learning_rate / target[c.optimizer], 2)) for c in final} == {("sgd", 1), ("adam", 1)}
+    results = sweep_module.lr_search_results(
+        [
+            {
+                "optimizer": c.optimizer,
+                "lr": c.learning_rate,
+                "status": "completed",
+                "validation_error": abs(math.log(c.learning_rate / target[c.optimizer])),
+            }
+            for c in trained
+            if c.steps == 40
+        ]
+    )
+    assert results["adam"]["best"] == pytest.approx(target["adam"], rel=0.01)

@@ -73,7 +73,7 @@ class SweepSpec:
     def identity(self) -> dict[str, Any]:
         """What makes two sweeps the same sweep (the output folder may hold only one)."""
         out = dataclasses.asdict(self)
-        out["base"] = {k: v for k, v in sorted(self.base.items()) if k in _RUN_SETTINGS}
+        out["base"] = {k: v for k, v in sorted(self.base.items()) if k in (*TRAJECTORY_FIELDS, "steps")}
         return out
 
     def base_config(self, **overrides: Any) -> TrainConfig:
@@ -107,9 +107,6 @@ class SweepSpec:
             raise UsageError(f"--lr-steps: must be a positive whole number, got {self.lr_steps!r}")
         self.base_config().validate()
         return self
-
-
-_RUN_SETTINGS = {f.name for f in dataclasses.fields(TrainConfig)} - {"out", "name", "resume", "overwrite"}
 
 
 def _no_duplicates(flag: str, values: Sequence[Any]) -> None:

@@ -16,6 +16,7 @@ From the scalars: ``<layer>/activation/std`` and ``<layer>/weights/std``, and ``
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,14 @@ def extract(folder: Path, activation: str) -> dict[str, Any]:
     """Read the run's events and return (and write) its ``sweep_stats.json`` content."""
     from backproplab.monitoring import _accumulator
 
-    acc = _accumulator(folder)
+    # A resumed run's purge marker makes the reader log a warning per file: expected here, so quiet.
+    logger = logging.getLogger("tensorboard")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        acc = _accumulator(folder)
+    finally:
+        logger.setLevel(level)
     tags = acc.Tags()
     scalars = set(tags["scalars"])
     histograms = set(tags["histograms"])

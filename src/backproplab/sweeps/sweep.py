@@ -208,7 +208,9 @@ def _lr_preset(sweep: _Sweep) -> None:
     base = lr_search_config(spec, "adam", 1.0, 0)
     sweep.train(
         [
-            spec.base_config(activation=base.activation, init=base.init, optimizer=n, lr=lr, seed=s)
+            spec.base_config(
+                activation=base.activation, init=base.init, schedule=base.schedule, optimizer=n, lr=lr, seed=s
+            )
             for n, lr in best.items()
             for s in seeds
         ]
