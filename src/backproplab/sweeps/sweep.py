@@ -237,14 +237,28 @@ def rebuild(out: Path) -> list[dict[str, Any]]:
         extra["lr_search_note"] = (
             "optimizers compared at the learning rate each scored best on validation error after the short budget"
         )
-        figures.lr_search_figure(out / "lr_search.png", search)
+        figures.lr_search_figure(out / "lr_search.png", search)  # one small figure: always redrawn
     full = [r for r in rows if r["steps"] == longest and r["status"] == "completed"]
     if full:
         best = min(full, key=lambda r: r["validation_error"])
         extra["best"] = {"chosen_on": "validation error", **best}
+    # Figures take most of a rebuild: redraw them only when a row changed or a figure is missing.
+    before = _previous_table(out)
+    unchanged = (
+        "figures" in before
+        and before.get("runs") == json.loads(json.dumps(rows))
+        and all((out / name).is_file() for name in before["figures"])
+    )
+    extra["figures"] = before["figures"] if unchanged else [p.name for p in figures.draw_all(out, rows)]
     table.write_tables(out, rows, extra)
-    figures.draw_all(out, rows)
     return rows
+
+
+def _previous_table(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def lr_search_results(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -301,7 +315,8 @@ def run_sweep(
     planned = plan(spec, out, retry_failed)
     if dry_run:
         return {"out": out, "rows": [], "trained": 0, "planned": planned, "machine": machine}
-    check_data(spec, progress)
+    if spec.preset == "lr" or any(action != state.SKIP for _, action in planned):
+        check_data(spec, progress)
     out.mkdir(parents=True, exist_ok=True)
     hparams.write_experiment(out)
     sweep = _Sweep(spec, out, machine, retry_failed, progress, say)
