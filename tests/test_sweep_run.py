@@ -40,10 +40,8 @@ def _alone(config: dict, tmp: Path) -> dict[str, torch.Tensor]:
     return _weights(tmp)
 
 
-@pytest.fixture(scope="module")
-def killed_then_resumed(tmp_path_factory):
+def killed_then_resumed(root: Path):
     """A two-worker sweep of four runs in which one worker is killed mid-run, then called twice more."""
-    root = tmp_path_factory.mktemp("sweep")
     token = root.parent / "kill-token"
     token.write_text("")
     spec = SweepSpec(name="t", activations=["relu", "tanh"], seeds=[0, 1], base=dict(SMALL), data=DATA)
@@ -59,7 +57,7 @@ def killed_then_resumed(tmp_path_factory):
     return root, first, second, third
 
 
-def test_a_killed_worker_fails_only_its_run_which_then_resumes_bit_exactly(killed_then_resumed, tmp_path) -> None:
+def _a_killed_worker_fails_only_its_run_which_then_resumes_bit_exactly(killed_then_resumed, tmp_path) -> None:
     root, first, second, third = killed_then_resumed
     statuses = sorted(r["status"] for r in first["rows"])
     assert statuses == ["completed", "completed", "completed", "failed"]
@@ -74,7 +72,7 @@ def test_a_killed_worker_fails_only_its_run_which_then_resumes_bit_exactly(kille
     assert all(torch.equal(alone[k], resumed[k]) for k in alone)
 
 
-def test_a_run_inside_a_two_worker_sweep_is_bit_identical_to_the_run_alone(killed_then_resumed, tmp_path) -> None:
+def _a_run_inside_a_two_worker_sweep_is_bit_identical_to_the_run_alone(killed_then_resumed, tmp_path) -> None:
     root, first, *_ = killed_then_resumed
     row = next(r for r in first["rows"] if r["status"] == "completed")
     config = json.loads((root / row["run"] / "config.json").read_text())
@@ -83,7 +81,7 @@ def test_a_run_inside_a_two_worker_sweep_is_bit_identical_to_the_run_alone(kille
     assert all(torch.equal(alone[k], swept[k]) for k in alone)
 
 
-def test_sweep_csv_matches_every_runs_metrics(killed_then_resumed) -> None:
+def _sweep_csv_matches_every_runs_metrics(killed_then_resumed) -> None:
     root, *_ = killed_then_resumed
     with open(root / "sweep.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -107,7 +105,7 @@ def test_sweep_csv_matches_every_runs_metrics(killed_then_resumed) -> None:
     assert all(0 <= v <= 1 for v in stats["saturated"]["fc1"]["value"])
 
 
-def test_hparams_records_read_back_and_served_by_tensorboard(killed_then_resumed) -> None:
+def _hparams_records_read_back_and_served_by_tensorboard(killed_then_resumed) -> None:
     root, *_ = killed_then_resumed
     experiment = _accumulator(root).PluginTagToContent("hparams")
     assert list(experiment) == ["_hparams_/experiment"]
@@ -155,6 +153,15 @@ def test_hparams_records_read_back_and_served_by_tensorboard(killed_then_resumed
             assert final and 0 <= final[0]["value"] <= 1
     finally:
         stop()
+
+
+def test_two_worker_sweep_kill_resume_skip_identity_tables_and_hparams(tmp_path) -> None:
+    # One sweep checked four ways (it is the expensive part: worker processes start three times).
+    swept = killed_then_resumed(tmp_path / "sweep")
+    _a_killed_worker_fails_only_its_run_which_then_resumes_bit_exactly(swept, tmp_path / "a")
+    _a_run_inside_a_two_worker_sweep_is_bit_identical_to_the_run_alone(swept, tmp_path / "b")
+    _sweep_csv_matches_every_runs_metrics(swept)
+    _hparams_records_read_back_and_served_by_tensorboard(swept)
 
 
 def test_dask_local_cluster_records_a_diverged_run_and_retries_it_only_when_asked(tmp_path) -> None:
