@@ -128,6 +128,13 @@ PRECISIONS: Registry[str] = Registry(
     aliases={"float32": "fp32", "bfloat16": "bf16"},
 )
 
+#: Learning-rate schedules (:func:`backproplab.dcn.training.schedule_factor`): constant is the course's.
+SCHEDULES: Registry[str] = Registry(
+    "schedule",
+    {"constant": "the rate as given", "cosine": "cosine decay to 0 at the last step", "step": "x0.1 at 50% and 75%"},
+    aliases={"none": "constant", "cos": "cosine", "step_decay": "step"},
+)
+
 #: Which implementation trains the network: PyTorch (autograd) or the NumPy engine (backprop by hand).
 ENGINES: Registry[str] = Registry(
     "engine",

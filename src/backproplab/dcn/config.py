@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backproplab.dcn.choices import ACTIVATIONS, ENGINES, INITS, OPTIMIZERS, PRECISIONS
+from backproplab.dcn.choices import ACTIVATIONS, ENGINES, INITS, OPTIMIZERS, PRECISIONS, SCHEDULES
 from backproplab.divergence import ON_DIVERGENCE
 from backproplab.errors import UsageError
 from backproplab.settings import (
@@ -23,6 +23,7 @@ from backproplab.settings import (
 
 DEFAULT_RUNS_DIR = Path("runs") / "dcn"
 
+
 #: Settings that shape the trajectory: a resumed run must use the same values (``steps`` may grow).
 TRAJECTORY_FIELDS = (
     "engine",
@@ -30,6 +31,7 @@ TRAJECTORY_FIELDS = (
     "init",
     "optimizer",
     "lr",
+    "schedule",
     "batch_size",
     "dropout",
     "seed",
@@ -108,6 +110,13 @@ class TrainConfig:
         metavar="RATE",
         group=_TRAIN,
         default_text=f"per optimizer: {_default_lrs()}",
+    )
+    schedule: str = setting(
+        "constant",
+        "learning-rate schedule: constant (the course's); cosine (to 0 at the last step); step (x0.1 at 50% and "
+        "75% of the steps)",
+        choices=SCHEDULES,
+        group=_TRAIN,
     )
     steps: int = setting(5500, "training steps", check=positive_int, metavar="N", group=_TRAIN)
     batch_size: int = setting(50, "images per step", check=positive_int, metavar="N", group=_TRAIN)
@@ -203,6 +212,8 @@ class TrainConfig:
             parts.insert(0, self.engine)
         if self.lr is not None:
             parts.append(f"lr{self.lr:g}")
+        if self.schedule != "constant":
+            parts.append(self.schedule)
         if self.precision != "auto":
             parts.append(self.precision)
         parts.append(f"seed{self.seed}")

@@ -415,6 +415,7 @@ def _run(
                 del capture
             if pending:
                 diverged(*pending[0], fatal=False)
+            _apply_schedule(optimizer, config, step)
             optimizer.step()
             completed = done = step + 1
             evaluating = done % config.eval_every == 0 or done == config.steps
@@ -468,6 +469,23 @@ def _run(
         writer.close()
         if bar is not None:
             bar.close()
+
+
+def schedule_factor(schedule: str, step: int, steps: int) -> float:
+    """The multiplier of the learning rate at ``step`` (0-based) of ``steps``: a function of the step
+    alone, so a resumed run needs no scheduler state."""
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * step / steps))
+    if schedule == "step":
+        return 0.1 ** ((step >= steps // 2) + (step >= 3 * steps // 4))
+    return 1.0
+
+
+def _apply_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, step: int) -> None:
+    if config.schedule != "constant":
+        lr = config.learning_rate * schedule_factor(config.schedule, step, config.steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
 
 _EVAL_KEYS = ("validation_error", "test_error", "validation_accuracy", "test_accuracy")

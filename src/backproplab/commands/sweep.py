@@ -1,0 +1,161 @@
+"""`backproplab sweep`: train the DCN over nonlinearities, initialisations and optimizers."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS, PRECISIONS, SCHEDULES
+from backproplab.dcn.config import TrainConfig
+from backproplab.sweeps.spec import DEFAULT_SWEEPS_DIR, LR_FACTOR, LR_POINTS, PRESETS, SweepSpec, parse_list
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+#: The run settings a sweep shares with `backproplab dcn` (flag -> TrainConfig field and type).
+_RUN_FLAGS = {
+    "steps": int,
+    "batch_size": int,
+    "dropout": float,
+    "eval_every": int,
+    "monitor_every": int,
+    "device": str,
+    "precision": str,
+    "data_dir": str,
+}
+_LISTS = {
+    "activations": (str, tuple(ACTIVATIONS.names())),
+    "inits": (str, tuple(INITS.names())),
+    "optimizers": (str, tuple(OPTIMIZERS.names())),
+    "lrs": (float, None),
+    "schedules": (str, tuple(SCHEDULES.names())),
+    "seeds": (int, None),
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sweep",
+        help="train the DCN over nonlinearities, initialisations and optimizers, in parallel, "
+        "skipping runs already done; tables, figures and TensorBoard HParams",
+        description="Train many DCN runs in worker processes (default: one single-thread worker per CPU core, one "
+        "per GPU on CUDA). A run's folder follows from its settings: finished runs are skipped, interrupted ones "
+        "resumed. Writes sweep.csv, sweep.json, per-factor figures and an HParams dashboard "
+        "(backproplab tensorboard --logdir <out>).",
+    )
+    what = parser.add_argument_group("what to train")
+    what.add_argument(
+        "--preset",
+        choices=PRESETS,
+        help="course: one factor at a time from relu / truncated_normal / adam at its default rate (20 runs); "
+        f"lr: per optimizer {LR_POINTS} rates a factor {LR_FACTOR:g} apart around its default, scored on validation "
+        "error after --lr-steps (extended at an edge), then the best rate for --steps",
+    )
+    for flag, (_, names) in _LISTS.items():
+        choices = f": {', '.join(names)}" if names else ""
+        what.add_argument(
+            f"--{flag}",
+            metavar="A,B,...",
+            help=f"comma-separated {flag} to sweep{choices}",
+        )
+    what.add_argument(
+        "--lr-steps", type=int, default=500, metavar="N", help="steps of each lr-search run (default: 500)"
+    )
+    every = parser.add_argument_group("every run (as in backproplab dcn)")
+    every.add_argument("--steps", type=int, metavar="N", help=f"training steps (default: {_DEFAULTS['steps']})")
+    every.add_argument(
+        "--batch-size", type=int, metavar="N", help=f"images per step (default: {_DEFAULTS['batch_size']})"
+    )
+    every.add_argument(
+        "--dropout", type=float, metavar="P", help=f"fc1 drop probability (default: {_DEFAULTS['dropout']})"
+    )
+    every.add_argument(
+        "--eval-every", type=int, metavar="N", help=f"steps between evaluations (default: {_DEFAULTS['eval_every']})"
+    )
+    every.add_argument(
+        "--monitor-every",
+        type=int,
+        metavar="N",
+        help=f"steps between summaries (default: {_DEFAULTS['monitor_every']})",
+    )
+    every.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: cpu)")
+    every.add_argument("--precision", metavar="P", help=f"{', '.join(PRECISIONS.names())} (default: fp32)")
+    every.add_argument("--data-dir", metavar="DIR", help="MNIST folder (default: $BACKPROPLAB_DATA, else the cache)")
+    how = parser.add_argument_group("how and where")
+    how.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per core, or per GPU)")
+    how.add_argument("--threads-per-job", type=int, metavar="T", help="PyTorch threads per worker (default: 1 on CPU)")
+    how.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="send the runs to this Dask cluster instead")
+    how.add_argument("--out", metavar="DIR", help=f"sweep folder (default: {DEFAULT_SWEEPS_DIR}/<name>)")
+    how.add_argument("--name", metavar="NAME", help="sweep name (default: the preset, else 'grid')")
+    how.add_argument("--dry-run", action="store_true", help="list the runs, which are done, and a wall-time estimate")
+    how.add_argument("--retry-failed", action="store_true", help="train diverged runs again (failed ones always are)")
+    how.add_argument("--force", action="store_true", help="use an --out that holds another sweep (its runs are reused)")
+    how.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def spec_from_args(args: argparse.Namespace) -> SweepSpec:
+    base = {field: getattr(args, field) for field in _RUN_FLAGS if getattr(args, field) is not None}
+    name = args.name or args.preset or "grid"
+    lists = {
+        flag: [] if getattr(args, flag) is None else parse_list(flag, getattr(args, flag), kind)
+        for flag, (kind, _) in _LISTS.items()
+    }
+    return SweepSpec(name=name, preset=args.preset, lr_steps=args.lr_steps, base=base, **lists)
+
+
+def run(args: argparse.Namespace) -> int:
+    from backproplab.sweeps.sweep import estimate_seconds_per_step, run_sweep
+
+    spec = spec_from_args(args)
+    say = print if not args.quiet else (lambda message: None)
+    out = Path(args.out) if args.out else DEFAULT_SWEEPS_DIR / spec.name
+    warn = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    common = {
+        "jobs": args.jobs,
+        "threads_per_job": args.threads_per_job,
+        "scheduler": args.scheduler,
+        "force": args.force,
+    }
+    if args.dry_run:
+        result = run_sweep(spec, out, dry_run=True, retry_failed=args.retry_failed, say=warn, **common)
+        return _print_plan(result, spec, estimate_seconds_per_step)
+    try:
+        result = run_sweep(spec, out, retry_failed=args.retry_failed, progress=not args.quiet, say=say, **common)
+    except KeyboardInterrupt:
+        print(f"backproplab sweep: interrupted; run the same command again to resume ({out})", file=sys.stderr)
+        return 130
+    rows = result["rows"]
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("completed", "diverged", "failed", "interrupted")}
+    print(
+        f"{len(rows)} runs ({', '.join(f'{n} {s}' for s, n in counts.items() if n)}); trained {result['trained']} "
+        f"now in {result['seconds']:.0f} s"
+    )
+    full = [r for r in rows if r["status"] == "completed" and r["steps"] == max(x["steps"] for x in rows)]
+    if full:
+        best = min(full, key=lambda r: r["validation_error"])
+        print(
+            f"best on validation error: {best['run']} (validation error {best['validation_error']:.2%}, "
+            f"test accuracy {best['test_accuracy']:.2%})"
+        )
+    print(f"tables and figures: {out}  (view: backproplab tensorboard --logdir {out})")
+    return 0 if not counts["failed"] else 1
+
+
+def _print_plan(result: dict, spec: SweepSpec, seconds_per_step) -> int:
+    planned, machine = result["planned"], result["machine"]
+    todo = [(c, a) for c, a in planned if a != "skip"]
+    for config, action in planned:
+        label = {"skip": "done", "resume": "resume", "restart": "again", "new": "new"}[action]
+        print(f"{label:7s} {Path(config.out).name}")
+    print(f"{len(planned)} runs, {len(planned) - len(todo)} done, {len(todo)} to train", end="")
+    if spec.preset == "lr":
+        print("; then edge extensions and one full run per optimizer and seed", end="")
+    if todo and not machine.scheduler:
+        steps = sum(c.steps for c, _ in todo)
+        per_step = seconds_per_step(spec.base_config(), machine.threads)
+        workers = min(machine.jobs, len(todo))
+        print(f"; about {steps * per_step / workers / 60:.0f} min on {workers} workers (training steps only)")
+    else:
+        print()
+    return 0

@@ -1,0 +1,166 @@
+"""What runs inside a sweep's worker process: its own MNIST copy (loaded once), then one run after
+another, each decided from its folder's state at the moment it starts (:mod:`.state`).
+
+A task is a plain dict (it crosses process and machine boundaries): ``config`` (a
+``TrainConfig.to_dict()`` with ``out`` set), ``data``, ``data_dir``, ``validation_size``,
+``retry_failed``, ``threads`` and ``device``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backproplab.sweeps import state, stats
+from backproplab.sweeps.spec import MNIST
+
+_LOADED: dict[tuple, Any] = {}
+
+
+def load_source(source: str, data_dir: str | None, validation_size: int) -> Any:
+    """The data set a worker trains on (``mnist.Datasets``), loaded once per process."""
+    key = (source, data_dir, validation_size)
+    if key not in _LOADED:
+        if source == MNIST:
+            from backproplab.datasets import mnist
+
+            data = mnist.load(data_dir=data_dir, validation_size=validation_size, progress=False)
+        else:
+            module, _, name = source.partition(":")
+            data = getattr(importlib.import_module(module), name)(data_dir, validation_size)
+        _LOADED[key] = data
+    return _LOADED[key]
+
+
+def for_seed(data: Any, seed: int) -> Any:
+    """``data``'s arrays (not copied) with the batch order ``mnist.load(seed=seed)`` would give, so a
+    run in a sweep sees exactly the batches of the same run trained alone."""
+    from backproplab.datasets import mnist
+
+    seeds = np.random.SeedSequence(seed).spawn(3)
+    return mnist.Datasets(
+        **{
+            split: type(part)(part.images, part.labels, child)
+            for (split, part), child in zip(
+                (("train", data.train), ("validation", data.validation), ("test", data.test)), seeds, strict=True
+            )
+        }
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+def execute(task: dict[str, Any], data: Any, callback: Callable[[int, float], None] | None = None) -> dict[str, Any]:
+    """Train (or skip, or resume) the task's run; return a short result. KeyboardInterrupt passes
+    through (the run is then marked interrupted with its checkpoint)."""
+    from backproplab.dcn.config import TrainConfig
+    from backproplab.dcn.training import TrainingDiverged, train
+
+    config = TrainConfig.from_dict(task["config"])
+    folder = Path(config.out)
+    action = state.decide(folder, config.steps, task.get("retry_failed", False))
+    result: dict[str, Any] = {"folder": str(folder), "action": action}
+    if action == state.SKIP:
+        return {**result, **_summary(state.read_metrics(folder) or {})}
+    config = dataclasses.replace(
+        config,
+        resume=action == state.RESUME,
+        overwrite=action == state.RESTART,
+        threads=task.get("threads"),
+        device=task.get("device") or config.device,
+    )
+    (folder / stats.STATS_FILE).unlink(missing_ok=True)
+    try:
+        metrics = train(config, data=for_seed(data, config.seed), progress=False, callback=callback)
+    except TrainingDiverged as exc:
+        metrics = exc.metrics
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # this run fails, with its reason; the sweep goes on
+        metrics = {"status": "failed", "error": _one_line(exc)}
+        try:
+            state.record_failure(folder, config.to_dict(), metrics["error"])
+        except OSError:
+            pass
+        return {**result, **_summary(metrics)}
+    try:
+        stats.extract(folder, config.activation)
+    except Exception:
+        pass
+    return {**result, **_summary(metrics)}
+
+
+def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    keys = ("status", "validation_error", "test_error", "steps_done", "wall_seconds", "error", "diverged_at_step")
+    return {key: metrics.get(key) for key in keys}
+
+
+def worker_main(conn: Any, source: str, data_dir: str | None, validation_size: int, threads: int) -> None:
+    """A local worker: load the data, then run the tasks ``conn`` sends until it sends None.
+
+    Messages back: ``("ready", pid)``, ``("steps", n)``, ``("done", result)``,
+    ``("interrupted", folder)``, ``("fatal", message)``. SIGINT/SIGTERM stop the current run at its
+    next step (marked interrupted, with its checkpoint), then the worker exits.
+    """
+    stop = [False]
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop[0] = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        data = load_source(source, data_dir, validation_size)
+    except Exception as exc:
+        conn.send(("fatal", _one_line(exc)))
+        return
+    conn.send(("ready", os.getpid()))
+    while not stop[0]:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        unsent, last = [0], [time.monotonic()]
+
+        def callback(step: int, loss: float, unsent: list[int] = unsent, last: list[float] = last) -> None:
+            unsent[0] += 1
+            now = time.monotonic()
+            if now - last[0] > 0.5:
+                conn.send(("steps", unsent[0]))
+                unsent[0], last[0] = 0, now
+            if stop[0]:
+                raise KeyboardInterrupt
+
+        try:
+            result = execute(task, data, callback)
+        except KeyboardInterrupt:
+            conn.send(("interrupted", task["config"]["out"]))
+            return
+        if unsent[0]:
+            conn.send(("steps", unsent[0]))
+        conn.send(("done", result))
+
+
+def dask_execute(task: dict[str, Any]) -> dict[str, Any]:
+    """The same, as one Dask task (the data stays loaded in the Dask worker between tasks)."""
+    import torch
+
+    if task.get("threads"):
+        torch.set_num_threads(task["threads"])
+    data = load_source(task["data"], task.get("data_dir"), task["validation_size"])
+    return execute(task, data)
