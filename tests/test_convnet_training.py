@@ -241,7 +241,12 @@ def test_sigterm_stops_the_run_as_ctrl_c_and_it_resumes(tmp_path, monkeypatch, c
     assert stopped["status"] == "interrupted" and stopped["final"]["steps_done"] == 4
     monkeypatch.setattr(convnet_training, "train", real_train)
     assert cli.main([*common, "--resume"]) == 0
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["final"]["steps_done"] == 6
+    finished = (tmp_path / "run" / "metrics.json").read_bytes()
+    assert json.loads(finished)["final"]["steps_done"] == 6
+    capsys.readouterr()
+    assert cli.main([*common, "--resume"]) == 0  # nothing left to do: nothing is touched
+    assert "already completed its 6 steps; nothing to do" in capsys.readouterr().out
+    assert (tmp_path / "run" / "metrics.json").read_bytes() == finished
 
 
 def test_the_numpy_engine_never_imports_torch(tmp_path) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import sys
 import time
@@ -155,6 +156,17 @@ def _check_resumable(config: TrainConfig, out: Path, checkpoint: dict[str, Any])
         raise UsageError(f"{out} is already at step {checkpoint['step']}, beyond --steps {config.steps}")
 
 
+def _completed_metrics(config: TrainConfig, out: Path, checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+    """On --resume of a run that already completed its steps: its metrics (nothing is touched)."""
+    if checkpoint["step"] != config.steps:
+        return None
+    try:
+        saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # the final metrics were not written: finish the run again from its checkpoint
+    return saved if isinstance(saved, dict) and saved.get("status") == "completed" else None
+
+
 def train(
     config: TrainConfig,
     data: Any = None,
@@ -167,7 +179,8 @@ def train(
     MNIST object is left with its batch order as found); the folder is claimed as there
     (:func:`backproplab.runs.claimed`) and divergence judged by the same rules and
     ``config.on_divergence``. Raises :class:`UsageError` for bad or unsupported settings (before any
-    data is read) and :class:`TrainingDiverged` when the run diverges.
+    data is read) and :class:`TrainingDiverged` when the run diverges. Resuming a run that already
+    completed its steps changes nothing and returns its metrics with ``already_complete: True``.
     """
     config = dataclasses.replace(check_config(config), engine=ENGINE)  # what ran, in config.json too
     if config.name is not None and config.out is None:
@@ -181,6 +194,9 @@ def train(
         if _prepare_folder(config, out):
             checkpoint = convnet_checkpoint.load(out / CHECKPOINT_NAME, net.params, optimizer.params)
             _check_resumable(config, out, checkpoint)
+            done = _completed_metrics(config, out, checkpoint)
+            if done is not None:
+                return {**done, "already_complete": True}
         if data is None:
             data = load_data(config, progress)
         if config.batch_size > len(data.train.labels):
