@@ -174,6 +174,7 @@ class _Exploit:
         ("pickle", "holds pickled data, which is never loaded"),
         ("npy-pickle", "holds pickled data, which is never loaded"),
         ("garbage", "is damaged"),
+        ("npy", "one array, not an .npz archive"),
         ("shape", "does not match this network (fc2_b"),
         ("missing", "lacks the weights conv2_w"),
         ("meta", "damaged 'meta' entry (not JSON)"),
@@ -200,6 +201,9 @@ def test_a_crafted_or_damaged_checkpoint_is_refused_in_one_line_and_runs_no_code
         arrays["meta"] = np.array([_Exploit(str(marker))], dtype=object)
         with path.open("wb") as handle:
             np.savez(handle, **arrays)
+    elif damage == "npy":
+        with path.open("wb") as handle:
+            np.save(handle, np.zeros(3))
     elif damage == "garbage":
         path.write_bytes(b"PK\x03\x04 not really a zip")
     else:

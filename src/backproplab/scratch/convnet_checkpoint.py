@@ -77,15 +77,20 @@ def load(path: Path, model: dict[str, np.ndarray], params: list[np.ndarray]) -> 
     the optimizer's ``params``. Returns ``meta`` with ``model``, ``optimizer`` (``{"t", "state"}``)
     and ``data`` (a full iterator state) filled in."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+        archive = np.load(path, allow_pickle=False)
+        lone = not isinstance(archive, np.lib.npyio.NpzFile)  # a .npy file holds one array
+        if not lone:
+            with archive:
+                arrays = {name: archive[name] for name in archive.files}
     except OSError as exc:
         raise UsageError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
     except (ValueError, zipfile.BadZipFile, EOFError, KeyError, TypeError) as exc:
         # a pickle is refused here, before any of it is read
         why = "holds pickled data, which is never loaded" if "pickle" in str(exc) else "is damaged"
         raise _damaged(path, f"{why} (not a numpy-engine checkpoint)") from None
-    if not isinstance(arrays, dict) or "meta" not in arrays:
+    if lone:
+        raise _damaged(path, "is not a numpy-engine checkpoint (one array, not an .npz archive)")
+    if "meta" not in arrays:
         raise _damaged(path, "is not a numpy-engine checkpoint (no 'meta' entry)")
     meta = _read_meta(path, arrays.pop("meta"))
     state = {name: arrays.pop(f"model/{name}", None) for name in model}
