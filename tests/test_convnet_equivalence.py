@@ -16,9 +16,9 @@ from backproplab.dcn import model as dcn_model
 from backproplab.dcn.choices import INITS as DCN_INITS
 from backproplab.dcn.model import DCN
 from backproplab.scratch.convnet import INITS, LAYERS, ConvNet, weight_variable
+from backproplab.scratch.convnet_check import Step, float64_twin, numpy_losses, random_steps, relative_difference
 from backproplab.scratch.gradcheck import rel_error
 from backproplab.scratch.losses import cross_entropy_sum
-from backproplab.scratch.optimizers import make_optimizer
 
 BATCH = 6
 
@@ -38,19 +38,13 @@ def twin_networks(activation: str = "relu", init: str = "truncated_normal", seed
     """A float64 DCN and a float64 ConvNet holding the DCN's weights."""
     torch.manual_seed(seed)
     dcn = DCN(activation, init, dropout=0.5).double()
-    net = ConvNet(activation, init, dropout=0.5, seed=seed, dtype=np.float64)
-    net.load_state_dict({name: p.detach().numpy() for name, p in dcn.named_parameters()})
+    net = float64_twin({name: p.detach().numpy() for name, p in dcn.named_parameters()}, activation)
     return dcn, net
 
 
-def batches(steps: int, seed: int = 1) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def batches(steps: int, seed: int = 1) -> list[Step]:
     """(images (B, 784) in [0, 1], labels (B,), dropout mask (B, 1024)) for each step."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(steps):
-        mask = (rng.random((BATCH, 1024)) >= 0.5) * 2.0
-        out.append((rng.random((BATCH, 784)), rng.integers(0, 10, BATCH), mask))
-    return out
+    return random_steps(steps, BATCH, seed)
 
 
 @pytest.fixture
@@ -138,19 +132,18 @@ def test_gradients_match_finite_differences_on_sampled_entries() -> None:
 def test_same_network_same_numbers_for_50_steps(optimizer, lr, torch_optimizer, masks_into_dcn) -> None:
     dcn, net = twin_networks("relu")
     opt_t = torch_optimizer(dcn.parameters(), lr)
-    opt = make_optimizer(optimizer, net.parameters(), lr)
-    losses, losses_t = [], []
-    for x, y, mask in batches(50):
+    steps = batches(50)
+    losses = numpy_losses(net, optimizer, lr, steps)
+    losses_t = []
+    for x, y, mask in steps:
         masks_into_dcn["mask"] = torch.tensor(mask)
-        losses.append(net.loss_and_gradients(x, y, dropout_mask=mask)[1])
-        opt.step(net.gradients())
         opt_t.zero_grad()
         loss_t = F.cross_entropy(dcn(torch.tensor(x)), torch.tensor(y))
         loss_t.backward()
         opt_t.step()
         losses_t.append(loss_t.item())
-    losses, losses_t = np.array(losses), np.array(losses_t)
-    assert np.max(np.abs(losses - losses_t) / np.abs(losses_t)) < 1e-8
+    losses_t = np.array(losses_t)
+    assert np.max(relative_difference(losses, losses_t)) < 1e-8
     assert losses[-10:].mean() < losses[:10].mean()  # it learned something: the comparison is not of constants
     for (name, p), ours in zip(dcn.named_parameters(), net.parameters(), strict=True):
         assert rel_error(ours, p.detach().numpy()) < 1e-6, name
@@ -161,3 +154,21 @@ def test_flops_per_step_is_the_dcns() -> None:
         net = ConvNet(activation)
         assert net.flops_per_step(50) == dcn_model.flops_per_step(50, pieces)
         assert net.parameter_count() == dcn_model.count_parameters(DCN(activation))
+
+
+def test_the_reports_agreement_drives_both_engines_through_the_same_steps() -> None:
+    """The report's table (experiments.convnet_study): the DCN draws its own dropout masks and the NumPy
+    net is handed them; equal losses step after step prove the masks (and batches) are the same."""
+    from backproplab.experiments.convnet_study import agreement_losses
+
+    rng = np.random.default_rng(3)
+    images, labels = rng.random((24, 784), dtype=np.float32), rng.integers(0, 10, 24)
+    ours, theirs = agreement_losses(images, labels, "adam", 1e-3, steps=4, batch_size=6, seed=0)
+    assert ours.shape == theirs.shape == (4,)
+    assert np.max(relative_difference(ours, theirs)) < 1e-10
+    # Without the masks the NumPy net draws its own: the losses part, so the equality above is no accident.
+    torch.manual_seed(0)
+    dcn = DCN("relu", "truncated_normal", dropout=0.5).double()
+    net = float64_twin({name: p.detach().numpy() for name, p in dcn.named_parameters()})
+    first = net.loss_and_gradients(images[:6].astype(np.float64), labels[:6])[1]
+    assert abs(first - theirs[0]) / theirs[0] > 1e-6

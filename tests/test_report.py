@@ -135,6 +135,27 @@ def test_report_dcn_section_reads_back_its_tensorboard_run(quick_report) -> None
         assert f'src="figures/{name}"' in page
 
 
+def test_report_convnet_section_compares_the_engines_from_their_runs(quick_report) -> None:
+    metrics = _metrics(quick_report)
+    convnet, dcn = metrics["convnet"], metrics["dcn"]
+    assert convnet["engine"] == "numpy" and convnet["status"] == "completed" and convnet["steps_done"] == 40
+    assert convnet["config"]["engine"] == "numpy" and dcn["config"]["engine"] == "torch"
+    arrays = load_result(quick_report / metrics["results"]["convnet"]).arrays
+    page = _page(quick_report)
+    for name, agreement in convnet["agreement"].items():
+        ours, theirs = arrays[f"agreement/{name}/numpy"], arrays[f"agreement/{name}/torch"]
+        assert ours.shape == (agreement["steps"],) and np.all(np.isfinite(ours))
+        assert np.max(np.abs(ours - theirs) / theirs) == agreement["max_relative_difference"] < 1e-10
+        assert f"{theirs[-1]:.12f}" in page
+    assert convnet["ms_per_step"] == pytest.approx(
+        {"numpy": 1000 / convnet["steps_per_second"], "torch": 1000 / dcn["steps_per_second"]}
+    )
+    for ms in convnet["ms_per_step"].values():
+        assert f"<td>{ms:.1f}</td>" in page
+    for name in ("convnet_loss.png", "convnet_error.png"):
+        assert f'src="figures/{name}"' in page
+
+
 def test_report_rebuilds_from_finished_results_without_training(quick, tmp_path, monkeypatch) -> None:
     report, results = quick
 
@@ -144,9 +165,10 @@ def test_report_rebuilds_from_finished_results_without_training(quick, tmp_path,
     monkeypatch.setattr("backproplab.scratch.NeuralNetwork.fit_model", no_training)
     monkeypatch.setattr("backproplab.experiments.deep_study.train_config", no_training)
     monkeypatch.setattr("backproplab.dcn.train", no_training)
+    monkeypatch.setattr("backproplab.scratch.convnet_training.train", no_training)
     out = tmp_path / "again"
     build_report(out, quick=True, progress=False, results_dir=results)
-    assert "finished results reused for: moons, deep, dcn" in _page(out)
+    assert "finished results reused for: moons, deep, dcn, convnet" in _page(out)
     for key in ("moons", "dcn"):
         assert _metrics(out)[key] == _metrics(report)[key]
 

@@ -25,7 +25,7 @@ from backproplab.errors import UsageError
 from backproplab.experiments.store import Result
 from backproplab.io import write_json, write_text
 from backproplab.registry import Registry
-from backproplab.report import dcn, deep, moons
+from backproplab.report import convnet, dcn, deep, moons
 from backproplab.report.assignment import assignment_map
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Section, data_uri_embed, render_page
@@ -56,6 +56,7 @@ SECTIONS: Registry[ReportSection] = Registry(
             ReportSection("moons", moons.run, moons.render, ("1a", "1b", "1c", "1d", "1e")),
             ReportSection("deep", deep.run, deep.render, ("1f",)),
             ReportSection("dcn", dcn.run, dcn.render, ("2a", "2b"), needs_mnist=True),
+            ReportSection("convnet", convnet.run, convnet.render, (), needs_mnist=True),
         )
     },
 )

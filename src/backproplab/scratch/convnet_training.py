@@ -9,8 +9,10 @@ the report and the sweep summaries read either engine's runs alike:
   ``<name>/{min,max,mean,std,nonfinite}``; every ``eval_every`` steps (and at the end)
   ``eval/validation_error``, ``eval/test_error``, ``eval/validation_accuracy``, ``eval/test_accuracy``.
 - ``config.json`` first (with ``"engine": "numpy"``); ``metrics.json`` at the end, also when the run
-  diverges or is interrupted; ``checkpoint.pkl`` after each evaluation, from which ``resume=True``
-  continues to the same weights as an uninterrupted run.
+  diverges or is interrupted, in the layout of :mod:`backproplab.runs` (the torch engine's keys, with
+  ``"engine": "numpy"``); ``checkpoint.npz`` after each evaluation (:mod:`.convnet_checkpoint`: arrays
+  and JSON, never a pickle), from which ``resume=True`` continues to the same weights as an
+  uninterrupted run.
 
 What the NumPy engine cannot do is refused with a one-line :class:`UsageError` before any data is
 read: ``--device`` other than cpu, ``--precision bf16``, activations outside the NumPy registry
@@ -22,8 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
-import pickle
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,22 +34,27 @@ from typing import Any
 
 import numpy as np
 
+from backproplab import limits, runs
 from backproplab.dcn.choices import MONITORED
 from backproplab.dcn.config import TRAJECTORY_FIELDS, TrainConfig
+from backproplab.divergence import DivergenceWatch, chance_accuracy
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.hardware import usable_cores
-from backproplab.io import write_bytes, write_json
 from backproplab.monitoring import SummaryWriter, tensor_stats
 from backproplab.progress import progress_bar
+from backproplab.scratch import convnet_checkpoint
 from backproplab.scratch.activations import ACTIVATIONS
 from backproplab.scratch.convnet import LAYERS, ConvNet
 from backproplab.scratch.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 
 ENGINE = "numpy"
-CHECKPOINT_NAME = "checkpoint.pkl"
+#: The command that trains it (for the commands a message suggests).
+COMMAND = "dcn"
+CHECKPOINT_NAME = convnet_checkpoint.NAME
 EVAL_BATCH = 250  # im2col of conv2 holds 250 * 196 * 800 floats (157 MB) at a time
 EVAL_KEYS = ("validation_error", "test_error", "validation_accuracy", "test_accuracy")
-_RUN_FILES = ("config.json", "metrics.json", CHECKPOINT_NAME)
+#: Files of this engine's runs beyond runs.COMMON_FILES (the format-1 pickle is cleared by --overwrite).
+_OWN_FILES = (CHECKPOINT_NAME, "checkpoint.pkl")
 
 
 class _CpuConfig(TrainConfig):
@@ -121,39 +129,42 @@ def _restored_iterator(dataset: Any) -> Iterator[None]:
         dataset.load_state_dict(state)
 
 
-def _load_checkpoint(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UsageError(f"--resume: no numpy-engine checkpoint {path}; start the run without --resume")
+def _prepare_folder(config: TrainConfig, out: Path) -> bool:
+    """Whether there is a checkpoint to resume from; else make ``out`` ready for a new run (refusing a
+    run already there unless --overwrite). ``out`` must be claimed."""
+    has_checkpoint = (out / CHECKPOINT_NAME).is_file()
+    if not config.resume:
+        runs.refuse_or_clear(out, COMMAND, overwrite=config.overwrite, patterns=_OWN_FILES, resumable=has_checkpoint)
+        return False
+    if not has_checkpoint:
+        if runs.run_files(out, _OWN_FILES):
+            raise UsageError(
+                f"{out} holds a run that stopped before its first checkpoint, so there is nothing to resume; "
+                f"start it again with: {runs.command_hint(COMMAND, out, '--overwrite')}"
+            )
+        raise UsageError(f"no numpy-engine run in {out} to resume; start one without --resume")
+    return True
+
+
+def _check_resumable(config: TrainConfig, out: Path, checkpoint: dict[str, Any]) -> None:
+    saved = checkpoint["config"]
+    changed = [f for f in TRAJECTORY_FIELDS if saved.get(f) != getattr(config, f)]
+    if changed:
+        diffs = ", ".join(f"{f} {saved.get(f)!r} -> {getattr(config, f)!r}" for f in changed)
+        raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
+    if checkpoint["step"] > config.steps:
+        raise UsageError(f"{out} is already at step {checkpoint['step']}, beyond --steps {config.steps}")
+
+
+def _completed_metrics(config: TrainConfig, out: Path, checkpoint: dict[str, Any]) -> dict[str, Any] | None:
+    """On --resume of a run that already completed its steps: its metrics (nothing is touched)."""
+    if checkpoint["step"] != config.steps:
+        return None
     try:
-        checkpoint = pickle.loads(path.read_bytes())
-        if checkpoint.get("engine") != ENGINE:
-            raise ValueError("not a numpy-engine checkpoint")
-    except Exception as exc:  # a damaged file can fail in many ways inside pickle
-        raise UsageError(f"--resume: cannot read the checkpoint {path} ({exc}); start again with --overwrite") from None
-    return checkpoint
-
-
-def _prepare_folder(config: TrainConfig, out: Path) -> dict[str, Any] | None:
-    """Return the checkpoint to resume from, or check that ``out`` may receive a new run."""
-    if config.resume:
-        checkpoint = _load_checkpoint(out / CHECKPOINT_NAME)
-        saved = checkpoint["config"]
-        changed = [f for f in TRAJECTORY_FIELDS if saved.get(f) != getattr(config, f)]
-        if changed:
-            diffs = ", ".join(f"{f} {saved.get(f)!r} -> {getattr(config, f)!r}" for f in changed)
-            raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
-        if checkpoint["step"] > config.steps:
-            raise UsageError(f"{out} is already at step {checkpoint['step']}, beyond --steps {config.steps}")
-        return checkpoint
-    existing = [p for p in (*(out / n for n in _RUN_FILES), *out.glob("events.out.tfevents.*")) if p.exists()]
-    if existing and not config.overwrite:
-        raise UsageError(
-            f"{out} already holds a run; pass --resume to continue it, --overwrite to start it again, "
-            "or choose another --out or --name"
-        )
-    for path in existing:
-        path.unlink()
-    return None
+        saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # the final metrics were not written: finish the run again from its checkpoint
+    return saved if isinstance(saved, dict) and saved.get("status") == "completed" else None
 
 
 def train(
@@ -165,53 +176,106 @@ def train(
     """Train the NumPy ConvNet as ``config`` says; return the metrics also written to ``metrics.json``.
 
     ``data``, ``progress`` and ``callback`` as in :func:`backproplab.dcn.training.train` (a preloaded
-    MNIST object is left with its batch order as found). Raises :class:`UsageError` for bad or
-    unsupported settings (before any data is read) and :class:`TrainingDiverged` on a non-finite loss.
+    MNIST object is left with its batch order as found); the folder is claimed as there
+    (:func:`backproplab.runs.claimed`) and divergence judged by the same rules and
+    ``config.on_divergence``. Raises :class:`UsageError` for bad or unsupported settings (before any
+    data is read) and :class:`TrainingDiverged` when the run diverges. Resuming a run that already
+    completed its steps changes nothing and returns its metrics with ``already_complete: True``.
     """
-    check_config(config)
+    config = dataclasses.replace(check_config(config), engine=ENGINE)  # what ran, in config.json too
+    if config.name is not None and config.out is None:
+        runs.check_name(config.name)
+    limits.check_threads(config.threads)
     out = config.out_dir()
-    checkpoint = _prepare_folder(config, out)
-    if data is None:
-        data = load_data(config, progress)
-    if config.batch_size > len(data.train.labels):
+    with runs.claimed(out):
+        net = ConvNet(config.activation, config.init, config.dropout, seed=config.seed, dtype=np.float32)
+        optimizer = make_optimizer(config.optimizer, net.parameters(), config.learning_rate)
+        checkpoint = None
+        if _prepare_folder(config, out):
+            checkpoint = convnet_checkpoint.load(out / CHECKPOINT_NAME, net.params, optimizer.params)
+            _check_resumable(config, out, checkpoint)
+            done = _completed_metrics(config, out, checkpoint)
+            if done is not None:
+                return {**done, "already_complete": True}
+        if data is None:
+            data = load_data(config, progress)
+        if config.batch_size > len(data.train.labels):
+            raise UsageError(
+                f"--batch-size: {config.batch_size} is larger than the {len(data.train.labels)} training images"
+            )
+        # A diverging run overflows on its way to a non-finite loss, which _run reports as TrainingDiverged.
+        quiet_overflow = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        with _restored_iterator(data.train), _blas_threads(config.threads), quiet_overflow:
+            return _run(config, data, out, net, optimizer, checkpoint, progress, callback)
+
+
+def _restore(path: Path, checkpoint: dict[str, Any], net: ConvNet, optimizer: Optimizer, data: Any) -> None:
+    """Put a checked checkpoint into the network, optimizer, dropout generator and batch order."""
+    net.load_state_dict(checkpoint["model"])
+    optimizer.t = checkpoint["optimizer"]["t"]
+    optimizer.state = checkpoint["optimizer"]["state"]
+    try:
+        net.rng.bit_generator.state = checkpoint["rng"]
+        data.train.load_state_dict(checkpoint["data"])
+    except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(
-            f"--batch-size: {config.batch_size} is larger than the {len(data.train.labels)} training images"
-        )
-    # A diverging run overflows on its way to a non-finite loss, which _run reports as TrainingDiverged.
-    quiet_overflow = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-    with _restored_iterator(data.train), _blas_threads(config.threads), quiet_overflow:
-        return _run(config, data, out, checkpoint, progress, callback)
+            f"checkpoint {path} does not match this run ({exc}); start the run again with --overwrite"
+        ) from None
 
 
 def _run(
     config: TrainConfig,
     data: Any,
     out: Path,
+    net: ConvNet,
+    optimizer: Optimizer,
     checkpoint: dict[str, Any] | None,
     progress: bool,
     callback: Callable[[int, float], None] | None,
 ) -> dict[str, Any]:
-    net = ConvNet(config.activation, config.init, config.dropout, seed=config.seed, dtype=np.float32)
-    optimizer = make_optimizer(config.optimizer, net.parameters(), config.learning_rate)
+    watch = DivergenceWatch(window=config.monitor_every)
     start, history, wall_before = 0, [], 0.0
+    resuming = checkpoint is not None
     if checkpoint is not None:
-        net.load_state_dict(checkpoint["model"])
-        optimizer.t, optimizer.state = checkpoint["optimizer"]["t"], checkpoint["optimizer"]["state"]
-        net.rng.bit_generator.state = checkpoint["rng"]
-        data.train.load_state_dict(checkpoint["data"])
+        _restore(out / CHECKPOINT_NAME, checkpoint, net, optimizer, data)
         start, history, wall_before = checkpoint["step"], checkpoint["history"], checkpoint["wall_seconds"]
-    write_json(out / "config.json", {**config.to_dict(), "engine": ENGINE})
+        watch.first_loss = checkpoint["watch"].get("first_loss")
+        watch.steps_above = int(checkpoint["watch"].get("steps_above", 0))
+    runs.write_strict_json(out / "config.json", config.to_dict())
     steps_per_epoch = len(data.train.labels) / config.batch_size
+    chance = chance_accuracy(data.validation.labels)
+    warned: list[str] = []
     say = (lambda message: None) if not progress else _tqdm_write()
+    threads = usable_cores() if config.threads == "auto" else config.threads
 
     def finish(status: str, steps_done: int, wall: float, **extra: Any) -> dict[str, Any]:
-        metrics = _metrics(config, net, history, status, steps_done, wall_before + wall, steps_done - start, wall)
-        metrics.update(extra)
-        write_json(out / "metrics.json", metrics)
+        metrics = _metrics(
+            config, net, history, status, steps_done, wall_before + wall, steps_done - start, wall,
+            threads=threads, **extra,
+        )  # fmt: skip
+        runs.write_strict_json(out / "metrics.json", metrics)
         return metrics
 
+    def diverged(reason: str, step: int, loss_value: float, fatal: bool) -> None:
+        message = (
+            f"training diverged at step {step}: {reason} with {config.optimizer} at learning rate "
+            f"{config.learning_rate:g}; try a smaller --lr"
+        )
+        if config.on_divergence == "warn" and not fatal:
+            if not warned:
+                warned.append(reason)
+                _warn(f"warning: {message} (carrying on: --on-divergence warn)")
+            return
+        metrics = finish(
+            "diverged", step, time.perf_counter() - began,
+            diverged_at_step=step, diverged_loss=loss_value, diverged_reason=reason,
+        )  # fmt: skip
+        raise TrainingDiverged(f"{message} (logs and metrics are in {out})", metrics)
+
     bar = progress_bar(config.steps, enabled=progress, initial=start, desc=config.run_name(), unit="step")
-    writer = SummaryWriter(out, purge_step=start if checkpoint is not None else None)
+    writer = SummaryWriter(out, purge_step=start if resuming else None)
+    if resuming and history and history[-1]["step"] == start:  # the purge removed the checkpoint's evaluation
+        writer.add_scalars({f"eval/{k}": history[-1][k] for k in EVAL_KEYS}, start)
     began = time.perf_counter()
     completed = start
     recent_losses: list[float] = []
@@ -222,20 +286,16 @@ def _run(
             capture: dict[str, np.ndarray] | None = {} if monitor else None
             logits, loss = net.loss_and_gradients(x, y, capture=capture)
             writer.add_scalar("train/loss", loss, step)
-            if not math.isfinite(loss):
+            reason = watch.loss(loss)
+            if reason is not None and not math.isfinite(loss):
                 write_summaries(writer, net, capture, step)
-                metrics = finish(
-                    "diverged", step, time.perf_counter() - began, diverged_at_step=step, diverged_loss=loss
-                )
-                raise TrainingDiverged(
-                    f"training diverged at step {step}: the loss became {loss} with {config.optimizer} at "
-                    f"learning rate {config.learning_rate:g}; try a smaller --lr (logs and metrics are in {out})",
-                    metrics,
-                )
+                diverged(reason, step, loss, fatal=True)
             if monitor:
                 writer.add_scalar("train/accuracy", float(np.mean(logits.argmax(1) == y)), step)
                 write_summaries(writer, net, capture, step)
                 del capture
+            if reason is not None:
+                diverged(reason, step, loss, fatal=False)
             optimizer.step(net.gradients())
             completed = done = step + 1
             recent_losses.append(loss)
@@ -253,8 +313,22 @@ def _run(
                     f"step {done}/{config.steps} (epoch {record['epoch']:.2f}): validation error "
                     f"{record['validation_error']:.2%}, test error {record['test_error']:.2%}"
                 )
-                _save_checkpoint(
-                    out, config, net, optimizer, data, history, done, wall_before + time.perf_counter() - began
+                reason = watch.accuracy(record["validation_accuracy"], chance, record["epoch"])
+                if reason is not None:
+                    diverged(reason, done, loss, fatal=False)
+                convnet_checkpoint.save(
+                    out / CHECKPOINT_NAME,
+                    {
+                        "step": done,
+                        "config": config.to_dict(),
+                        "rng": net.rng.bit_generator.state,
+                        "history": history,
+                        "wall_seconds": wall_before + time.perf_counter() - began,
+                        "watch": {"first_loss": watch.first_loss, "steps_above": watch.steps_above},
+                    },
+                    net.params,
+                    {"t": optimizer.t, "state": optimizer.state},
+                    data.train.state_dict(),
                 )
             if callback is not None:
                 callback(step, loss)
@@ -266,31 +340,6 @@ def _run(
         writer.close()
         if bar is not None:
             bar.close()
-
-
-def _save_checkpoint(
-    out: Path,
-    config: TrainConfig,
-    net: ConvNet,
-    optimizer: Optimizer,
-    data: Any,
-    history: list[dict[str, float]],
-    done: int,
-    wall: float,
-) -> None:
-    state = {
-        "format": 1,
-        "engine": ENGINE,
-        "step": done,
-        "config": config.to_dict(),
-        "model": net.state_dict(),
-        "optimizer": {"t": optimizer.t, "state": optimizer.state},
-        "rng": net.rng.bit_generator.state,
-        "data": data.train.state_dict(),
-        "history": history,
-        "wall_seconds": wall,
-    }
-    write_bytes(out / CHECKPOINT_NAME, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _evaluate_all(
@@ -318,25 +367,34 @@ def _metrics(
     wall_total: float,
     session_steps: int,
     session_wall: float,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """The run's ``metrics.json`` (:func:`backproplab.runs.metrics_record`, the torch engine's keys).
+    The speed is this session's; a session that took no step reports the run's."""
     last = history[-1] if history else {}
     flops = net.flops_per_step(config.batch_size)
-    rate = session_steps / session_wall if session_wall > 0 and session_steps > 0 else math.nan
-    return {
-        "status": status,
+    if session_steps > 0 and session_wall > 0:
+        rate: float | None = session_steps / session_wall
+    else:
+        rate = steps_done / wall_total if steps_done > 0 and wall_total > 0 else None
+    final = {
         "steps_done": steps_done,
-        **{key: last.get(key, math.nan) for key in EVAL_KEYS},
-        "curves": {key: [record[key] for record in history] for key in ("step", "epoch", "train_loss", *EVAL_KEYS)},
-        "wall_seconds": wall_total,
-        "steps_per_second": rate,
+        **{key: last.get(key) for key in EVAL_KEYS},
         "parameter_count": net.parameter_count(),
         "gflop_per_step": flops / 1e9,
-        "gflops_per_second": flops * rate / 1e9,
+        "gflops_per_second": None if rate is None else flops * rate / 1e9,
         "device": "cpu",
-        "threads": usable_cores() if config.threads == "auto" else config.threads,
-        "engine": ENGINE,
-        "config": {**config.to_dict(), "engine": ENGINE},
+        "precision": "fp32",
+        **extra,
     }
+    curves = {key: [record[key] for record in history] for key in ("step", "epoch", "train_loss", *EVAL_KEYS)}
+    return runs.metrics_record(ENGINE, status, config.to_dict(), final, curves, wall_total, rate)
+
+
+def _warn(message: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(message, file=sys.stderr)
 
 
 def _tqdm_write() -> Callable[[str], None]:
