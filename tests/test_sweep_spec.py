@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from backproplab import cli
+from backproplab import cli, runs
 from backproplab.dcn import TrainConfig, train
 from backproplab.dcn.checkpoint import load_checkpoint
 from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS
@@ -75,6 +75,11 @@ def test_run_folder_follows_every_trajectory_setting(tmp_path) -> None:
     assert run_folder(tmp_path, base, data="tests:small") != folder
 
 
+def _record(status: str, steps_done: int, **final) -> dict:
+    """A run's metrics.json in the run convention's layout (final numbers under "final")."""
+    return runs.metrics_record("dcn", status, {}, {"steps_done": steps_done, **final}, {}, 1.0, None)
+
+
 def test_folder_states_decide_skip_resume_and_retry(tmp_path) -> None:
     folder = tmp_path / "run"
     assert state.decide(folder, 10, False) == state.NEW
@@ -83,13 +88,14 @@ def test_folder_states_decide_skip_resume_and_retry(tmp_path) -> None:
     assert state.decide(folder, 10, False) == state.RESTART
     (folder / state.CHECKPOINT).write_bytes(b"x")
     assert state.decide(folder, 10, False) == state.RESUME
-    write_json(folder / state.METRICS, {"status": "interrupted", "steps_done": 3})
+    write_json(folder / state.METRICS, _record("interrupted", 3))
     assert state.decide(folder, 10, False) == state.RESUME
-    write_json(folder / state.METRICS, {"status": "failed", "steps_done": 3})
+    write_json(folder / state.METRICS, _record("failed", 3))
     assert state.decide(folder, 10, False) == state.RESUME
-    write_json(folder / state.METRICS, {"status": "completed", "steps_done": 10})
+    write_json(folder / state.METRICS, _record("completed", 10))
     assert state.decide(folder, 10, False) == state.SKIP
-    write_json(folder / state.METRICS, {"status": "diverged", "steps_done": 4})
+    assert state.decide(folder, 20, False) == state.RESUME  # more steps asked: continue from the checkpoint
+    write_json(folder / state.METRICS, _record("diverged", 4))
     assert state.decide(folder, 10, False) == state.SKIP
     assert state.decide(folder, 10, True) == state.RESTART
 
@@ -154,7 +160,9 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys, monkeypatch) -> None:
     assert "--lrs" in _fail(capsys, ["--lrs", "0.1,-1", *out])
     assert "--lrs" in _fail(capsys, ["--lrs", "0.1,abc", *out])
     assert "--jobs" in _fail(capsys, ["--jobs", "0", *out])
-    assert "--inits" in _fail(capsys, ["--inits", "xavier", *out])
+    assert "--inits" in _fail(capsys, ["--inits", "xavier_gaussian", *out])
+    assert "listed twice" in _fail(capsys, ["--inits", "xavier,xavier_normal", *out])  # an alias is the same run
+    assert "--precision" in _fail(capsys, ["--precision", "fp8", *out])  # a shared flag, checked by TrainConfig
     # An --out holding a different sweep is refused unless --force.
     write_json(tmp_path / "s" / "sweep_config.json", {"spec": {"name": "other"}, "runs": []})
     assert "different sweep" in _fail(capsys, out)
@@ -173,10 +181,11 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys, monkeypatch) -> None:
 def test_dry_run_lists_done_and_new_runs(tmp_path, capsys) -> None:
     spec = SweepSpec(name="grid", activations=["relu", "tanh"], base={"steps": 7})
     done = sweep_spec.place(spec, tmp_path, sweep_spec.first_stage(spec)[0])
-    write_json(json_path := tmp_path / done.name / state.METRICS, {"status": "completed", "steps_done": 7})
+    write_json(json_path := tmp_path / done.name / state.METRICS, _record("completed", 7))
     assert json.loads(json_path.read_text())["status"] == "completed"
     write_json(tmp_path / "sweep_config.json", {"spec": json.loads(json.dumps(spec.identity())), "runs": []})
-    argv = ["sweep", "--activations", "relu,tanh", "--steps", "7", "--out", str(tmp_path), "--dry-run", "--jobs", "1"]
+    # Names as the user types them: the registered spelling is the same run.
+    argv = ["sweep", "--activations", "ReLU,Tanh", "--steps", "7", "--out", str(tmp_path), "--dry-run", "--jobs", "1"]
     assert cli.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["done", done.name]
@@ -198,7 +207,7 @@ def test_lr_preset_extends_the_search_at_an_edge_then_trains_each_best_rate(tmp_
         for config in self.add(configs):
             trained.append(config)
             error = abs(math.log(config.learning_rate / target[config.optimizer])) / 10
-            write_json(Path(config.out) / state.METRICS, {"status": "completed", "validation_error": error})
+            write_json(Path(config.out) / state.METRICS, _record("completed", config.steps, validation_error=error))
 
     monkeypatch.setattr(sweep_module._Sweep, "train", fake_train)
     spec = SweepSpec(name="lr", preset="lr", optimizers=["sgd", "adam"], lr_steps=40, base={"steps": 100})
