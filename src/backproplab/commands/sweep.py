@@ -65,7 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_arguments(parser, TrainConfig, only=SHARED_SETTINGS)
     how = parser.add_argument_group("how and where")
     how.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per core, or per GPU)")
-    how.add_argument("--threads-per-job", type=int, metavar="T", help="PyTorch threads per worker (default: 1 on CPU)")
+    how.add_argument(
+        "--threads-per-job",
+        type=int,
+        metavar="T",
+        help="PyTorch threads per worker (default: the cores shared out among the workers; 1 with the default --jobs on a CPU)",
+    )
     how.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="send the runs to this Dask cluster instead")
     how.add_argument("--out", metavar="DIR", help=f"sweep folder (default: {DEFAULT_SWEEPS_DIR}/<name>)")
     how.add_argument("--name", metavar="NAME", help="sweep name (default: the preset, else 'grid')")
