@@ -61,7 +61,13 @@ def test_run_folder_follows_every_trajectory_setting(tmp_path) -> None:
     assert folder.name.startswith("relu-truncated_normal-adam-lr0.0001-seed0-5500steps-")
     # The default rate named or not is the same run; anything that shapes the trajectory is not.
     assert run_folder(tmp_path, dataclasses.replace(base, lr=OPTIMIZERS["adam"].default_lr)) == folder
-    assert run_folder(tmp_path, dataclasses.replace(base, threads=4, data_dir="x")) == folder
+    assert run_folder(tmp_path, dataclasses.replace(base, threads=4, data_dir="x", on_divergence="warn")) == folder
+    assert run_folder(tmp_path, dataclasses.replace(base, precision="fp32")).name.startswith(
+        "relu-truncated_normal-adam-lr0.0001-fp32-seed0-"
+    )
+    # A sweep's runs train on through a slow start (only a non-finite loss stops them) unless told.
+    assert SweepSpec().base_config().on_divergence == "warn"
+    assert SweepSpec(base={"on_divergence": "stop"}).base_config().on_divergence == "stop"
     for change in (
         {"seed": 1},
         {"steps": 100},
