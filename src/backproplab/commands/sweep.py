@@ -67,7 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         TrainConfig,
         only=SHARED_SETTINGS,
         notes={
-            "on_divergence": "that is backproplab dcn's; a sweep's is warn, so that a slow start is trained and recorded whole"
+            "on_divergence": "that is backproplab dcn's; a sweep's is warn, so that a slow start is trained "
+            "and recorded whole"
         },
     )
     how = parser.add_argument_group("how and where")
@@ -76,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threads-per-job",
         type=int,
         metavar="T",
-        help="PyTorch threads per worker (default: the cores shared out among the workers; 1 with the default --jobs on a CPU)",
+        help="PyTorch threads per worker (default: the cores shared out among the workers; 1 with the default "
+        "--jobs on a CPU)",
     )
     how.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="send the runs to this Dask cluster instead")
     how.add_argument("--out", metavar="DIR", help=f"sweep folder (default: {DEFAULT_SWEEPS_DIR}/<name>)")
