@@ -62,15 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument(
         "--lr-steps", type=int, default=500, metavar="N", help="steps of each lr-search run (default: 500)"
     )
-    add_arguments(
-        parser,
-        TrainConfig,
-        only=SHARED_SETTINGS,
-        notes={
-            "on_divergence": "that is backproplab dcn's; a sweep's is warn, so that a slow start is trained "
-            "and recorded whole"
-        },
-    )
+    add_arguments(parser, TrainConfig, only=SHARED_SETTINGS)
     how = parser.add_argument_group("how and where")
     how.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per core, or per GPU)")
     how.add_argument(

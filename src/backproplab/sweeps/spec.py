@@ -46,12 +46,6 @@ LR_FACTOR = 3.0
 LR_POINTS = 5
 LR_MAX_EXTENSIONS = 3
 DEFAULT_SWEEPS_DIR = Path("runs") / "sweeps"
-#: Where a sweep's runs differ from ``backproplab dcn``'s defaults. on_divergence "warn": a run
-#: that only looks diverged by the rules beyond a non-finite loss (chance accuracy after an epoch,
-#: a loss 10x its start) trains on and is recorded whole -- sigmoid with the course's small init and
-#: Adam 1e-4 still has a loss of about 2.3 (chance) after 480 steps, a slow start the course asks to
-#: observe, not a failure. A non-finite loss still stops a run as diverged.
-SWEEP_DEFAULTS: dict[str, Any] = {"on_divergence": "warn"}
 #: The data source of real MNIST; tests pass ``"module:function"`` returning an ``mnist.Datasets``.
 MNIST = "mnist"
 
@@ -84,7 +78,7 @@ class SweepSpec:
         return out
 
     def base_config(self, **overrides: Any) -> TrainConfig:
-        return TrainConfig(**{**SWEEP_DEFAULTS, **self.base, **overrides})
+        return TrainConfig(**{**self.base, **overrides})
 
     def validate(self) -> SweepSpec:
         """Raise :class:`UsageError` naming the first bad entry; return ``self``."""
