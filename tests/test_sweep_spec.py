@@ -238,3 +238,19 @@ def test_lr_preset_extends_the_search_at_an_edge_then_trains_each_best_rate(tmp_
         ]
     )
     assert results["adam"]["best"] == pytest.approx(target["adam"], rel=0.01)
+
+
+def test_a_run_folder_in_use_by_another_process_fails_the_task_and_is_left_alone(tmp_path) -> None:
+    from backproplab.sweeps import worker
+
+    config = small_config(tmp_path, out=str(tmp_path / "busy"))
+    task = {"config": config.to_dict(), "retry_failed": False, "threads": 1}
+    with runs.claimed(tmp_path / "busy"):  # as a second sweep training the same run would hold it
+        (tmp_path / "busy" / "config.json").write_text("{}")
+        result = worker.execute(task, data=synthetic_mnist())
+        assert result["status"] == "failed" and "in use by process" in result["error"]
+        assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == [".lock", "config.json"]  # untouched
+        assert state.record_failure(tmp_path / "busy", config.to_dict(), "x") is None
+    recorded = state.record_failure(tmp_path / "busy", config.to_dict(), "x", steps_done=2)
+    assert json.loads((tmp_path / "busy" / state.METRICS).read_text()) == recorded
+    assert set(recorded) == set(runs.METRICS_KEYS) and state.numbers(recorded)["steps_done"] == 2
