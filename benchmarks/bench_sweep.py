@@ -20,8 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from backproplab.hardware import usable_cores
 from backproplab.sweeps.spec import SweepSpec
-from backproplab.sweeps.sweep import run_sweep, usable_cores
+from backproplab.sweeps.sweep import run_sweep
 
 
 def _throughput(spec: SweepSpec, out: Path, jobs: int, threads: int) -> float:

@@ -44,7 +44,15 @@ def test_missing_subcommand_is_an_error(capsys) -> None:
 
 
 # Each command line whose flags the README lists in a paragraph "Options of `backproplab <command>`: ...".
-OPTION_LISTS = [("mlp",), ("dcn",), ("tensorboard",), ("report",), ("data", "verify"), ("data", "download")]
+OPTION_LISTS = [
+    ("mlp",),
+    ("dcn",),
+    ("sweep",),
+    ("tensorboard",),
+    ("report",),
+    ("data", "verify"),
+    ("data", "download"),
+]
 
 
 def _readme_flags(command: tuple[str, ...]) -> set[str]:

@@ -117,3 +117,15 @@ def test_a_setting_without_a_way_to_read_it_is_a_declaration_error() -> None:
 
     with pytest.raises(TypeError, match="give parse="):
         add_arguments(argparse.ArgumentParser(), Bad)
+
+
+def test_a_command_can_share_only_some_settings() -> None:
+    parser = argparse.ArgumentParser(prog="toy")
+    groups = add_arguments(parser, Toy, only=("steps", "shape"))
+    assert list(groups) == ["training", "drawing"]
+    text = " ".join(parser.format_help().split())
+    assert "--steps N how many steps (default: 10)" in text and "--shape NAME" in text
+    assert "--lr" not in text and "--keep" not in text and "--loud" not in text
+    assert given(parser.parse_args(["--shape", "circle"]), Toy) == {"shape": "circle"}
+    with pytest.raises(TypeError, match="no settings"):
+        add_arguments(argparse.ArgumentParser(), Toy, only=("stpes",))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from backproplab import cli
+from backproplab import cli, runs
 from backproplab.dcn import TrainConfig, train
 from backproplab.dcn.checkpoint import load_checkpoint
 from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS
@@ -61,7 +61,12 @@ def test_run_folder_follows_every_trajectory_setting(tmp_path) -> None:
     assert folder.name.startswith("relu-truncated_normal-adam-lr0.0001-seed0-5500steps-")
     # The default rate named or not is the same run; anything that shapes the trajectory is not.
     assert run_folder(tmp_path, dataclasses.replace(base, lr=OPTIMIZERS["adam"].default_lr)) == folder
-    assert run_folder(tmp_path, dataclasses.replace(base, threads=4, data_dir="x")) == folder
+    assert run_folder(tmp_path, dataclasses.replace(base, threads=4, data_dir="x", on_divergence="warn")) == folder
+    assert run_folder(tmp_path, dataclasses.replace(base, precision="fp32")).name.startswith(
+        "relu-truncated_normal-adam-lr0.0001-fp32-seed0-"
+    )
+    # --on-divergence reaches every run (warn: a slow start trains on; a non-finite loss still stops it).
+    assert SweepSpec(base={"on_divergence": "warn"}).base_config().on_divergence == "warn"
     for change in (
         {"seed": 1},
         {"steps": 100},
@@ -75,6 +80,11 @@ def test_run_folder_follows_every_trajectory_setting(tmp_path) -> None:
     assert run_folder(tmp_path, base, data="tests:small") != folder
 
 
+def _record(status: str, steps_done: int, **final) -> dict:
+    """A run's metrics.json in the run convention's layout (final numbers under "final")."""
+    return runs.metrics_record("dcn", status, {}, {"steps_done": steps_done, **final}, {}, 1.0, None)
+
+
 def test_folder_states_decide_skip_resume_and_retry(tmp_path) -> None:
     folder = tmp_path / "run"
     assert state.decide(folder, 10, False) == state.NEW
@@ -83,13 +93,14 @@ def test_folder_states_decide_skip_resume_and_retry(tmp_path) -> None:
     assert state.decide(folder, 10, False) == state.RESTART
     (folder / state.CHECKPOINT).write_bytes(b"x")
     assert state.decide(folder, 10, False) == state.RESUME
-    write_json(folder / state.METRICS, {"status": "interrupted", "steps_done": 3})
+    write_json(folder / state.METRICS, _record("interrupted", 3))
     assert state.decide(folder, 10, False) == state.RESUME
-    write_json(folder / state.METRICS, {"status": "failed", "steps_done": 3})
+    write_json(folder / state.METRICS, _record("failed", 3))
     assert state.decide(folder, 10, False) == state.RESUME
-    write_json(folder / state.METRICS, {"status": "completed", "steps_done": 10})
+    write_json(folder / state.METRICS, _record("completed", 10))
     assert state.decide(folder, 10, False) == state.SKIP
-    write_json(folder / state.METRICS, {"status": "diverged", "steps_done": 4})
+    assert state.decide(folder, 20, False) == state.RESUME  # more steps asked: continue from the checkpoint
+    write_json(folder / state.METRICS, _record("diverged", 4))
     assert state.decide(folder, 10, False) == state.SKIP
     assert state.decide(folder, 10, True) == state.RESTART
 
@@ -154,7 +165,9 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys, monkeypatch) -> None:
     assert "--lrs" in _fail(capsys, ["--lrs", "0.1,-1", *out])
     assert "--lrs" in _fail(capsys, ["--lrs", "0.1,abc", *out])
     assert "--jobs" in _fail(capsys, ["--jobs", "0", *out])
-    assert "--inits" in _fail(capsys, ["--inits", "xavier", *out])
+    assert "--inits" in _fail(capsys, ["--inits", "xavier_gaussian", *out])
+    assert "listed twice" in _fail(capsys, ["--inits", "xavier,xavier_normal", *out])  # an alias is the same run
+    assert "--precision" in _fail(capsys, ["--precision", "fp8", *out])  # a shared flag, checked by TrainConfig
     # An --out holding a different sweep is refused unless --force.
     write_json(tmp_path / "s" / "sweep_config.json", {"spec": {"name": "other"}, "runs": []})
     assert "different sweep" in _fail(capsys, out)
@@ -173,10 +186,11 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys, monkeypatch) -> None:
 def test_dry_run_lists_done_and_new_runs(tmp_path, capsys) -> None:
     spec = SweepSpec(name="grid", activations=["relu", "tanh"], base={"steps": 7})
     done = sweep_spec.place(spec, tmp_path, sweep_spec.first_stage(spec)[0])
-    write_json(json_path := tmp_path / done.name / state.METRICS, {"status": "completed", "steps_done": 7})
+    write_json(json_path := tmp_path / done.name / state.METRICS, _record("completed", 7))
     assert json.loads(json_path.read_text())["status"] == "completed"
     write_json(tmp_path / "sweep_config.json", {"spec": json.loads(json.dumps(spec.identity())), "runs": []})
-    argv = ["sweep", "--activations", "relu,tanh", "--steps", "7", "--out", str(tmp_path), "--dry-run", "--jobs", "1"]
+    # Names as the user types them: the registered spelling is the same run.
+    argv = ["sweep", "--activations", "ReLU,Tanh", "--steps", "7", "--out", str(tmp_path), "--dry-run", "--jobs", "1"]
     assert cli.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["done", done.name]
@@ -198,7 +212,7 @@ def test_lr_preset_extends_the_search_at_an_edge_then_trains_each_best_rate(tmp_
         for config in self.add(configs):
             trained.append(config)
             error = abs(math.log(config.learning_rate / target[config.optimizer])) / 10
-            write_json(Path(config.out) / state.METRICS, {"status": "completed", "validation_error": error})
+            write_json(Path(config.out) / state.METRICS, _record("completed", config.steps, validation_error=error))
 
     monkeypatch.setattr(sweep_module._Sweep, "train", fake_train)
     spec = SweepSpec(name="lr", preset="lr", optimizers=["sgd", "adam"], lr_steps=40, base={"steps": 100})
@@ -224,3 +238,19 @@ def test_lr_preset_extends_the_search_at_an_edge_then_trains_each_best_rate(tmp_
         ]
     )
     assert results["adam"]["best"] == pytest.approx(target["adam"], rel=0.01)
+
+
+def test_a_run_folder_in_use_by_another_process_fails_the_task_and_is_left_alone(tmp_path) -> None:
+    from backproplab.sweeps import worker
+
+    config = small_config(tmp_path, out=str(tmp_path / "busy"))
+    task = {"config": config.to_dict(), "retry_failed": False, "threads": 1}
+    with runs.claimed(tmp_path / "busy"):  # as a second sweep training the same run would hold it
+        (tmp_path / "busy" / "config.json").write_text("{}")
+        result = worker.execute(task, data=synthetic_mnist())
+        assert result["status"] == "failed" and "in use by process" in result["error"]
+        assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == [".lock", "config.json"]  # untouched
+        assert state.record_failure(tmp_path / "busy", config.to_dict(), "x") is None
+    recorded = state.record_failure(tmp_path / "busy", config.to_dict(), "x", steps_done=2)
+    assert json.loads((tmp_path / "busy" / state.METRICS).read_text()) == recorded
+    assert set(recorded) == set(runs.METRICS_KEYS) and state.numbers(recorded)["steps_done"] == 2

@@ -25,7 +25,7 @@ import math
 import numbers
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,18 +205,27 @@ def _help(field: dataclasses.Field, meta: Setting, note: str | None) -> str:
 
 
 def add_arguments(
-    parser: argparse.ArgumentParser, cls: type, *, notes: Mapping[str, str] | None = None
+    parser: argparse.ArgumentParser,
+    cls: type,
+    *,
+    notes: Mapping[str, str] | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, argparse._ArgumentGroup]:
-    """Add a flag for every command-line setting of ``cls``, in argument groups by ``group``.
+    """Add a flag for every command-line setting of ``cls`` (or the fields named in ``only``, for a
+    command that shares some of another's settings), in argument groups by ``group``.
 
     Flags default to ``argparse.SUPPRESS``: only what the user types reaches the namespace (see
     :func:`given`), the config's own defaults fill the rest. ``notes`` adds a remark to a
     setting's shown default (e.g. ``{"optimizer": "--grid: adam"}``). Returns the groups by name.
     """
     hints = typing.get_type_hints(cls)
+    fields = {field.name for field, _ in settings_of(cls)}
+    unknown = sorted(set(only or ()) - fields)
+    if unknown:
+        raise TypeError(f"add_arguments(only=...): {cls.__name__} has no settings {unknown}")
     groups: dict[str, argparse._ArgumentGroup] = {}
     for field, meta in settings_of(cls):
-        if not meta.cli:
+        if not meta.cli or (only is not None and field.name not in only):
             continue
         group = groups.get(meta.group) or groups.setdefault(meta.group, parser.add_argument_group(meta.group))
         flags = (flag_of(field), *meta.aliases)

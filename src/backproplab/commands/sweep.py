@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
-from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS, PRECISIONS, SCHEDULES
+from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from backproplab.dcn.config import TrainConfig
+from backproplab.settings import add_arguments, given
 from backproplab.sweeps.spec import DEFAULT_SWEEPS_DIR, LR_FACTOR, LR_POINTS, PRESETS, SweepSpec, parse_list
 
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-#: The run settings a sweep shares with `backproplab dcn` (flag -> TrainConfig field and type).
-_RUN_FLAGS = {
-    "steps": int,
-    "batch_size": int,
-    "dropout": float,
-    "eval_every": int,
-    "monitor_every": int,
-    "device": str,
-    "precision": str,
-    "data_dir": str,
-}
+#: The settings every run of a sweep shares, declared once in TrainConfig (as `backproplab dcn` shows them).
+SHARED_SETTINGS = (
+    "steps",
+    "batch_size",
+    "dropout",
+    "eval_every",
+    "monitor_every",
+    "device",
+    "precision",
+    "deterministic",
+    "on_divergence",
+    "data_dir",
+)
 _LISTS = {
     "activations": (str, tuple(ACTIVATIONS.names())),
     "inits": (str, tuple(INITS.names())),
@@ -61,29 +62,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument(
         "--lr-steps", type=int, default=500, metavar="N", help="steps of each lr-search run (default: 500)"
     )
-    every = parser.add_argument_group("every run (as in backproplab dcn)")
-    every.add_argument("--steps", type=int, metavar="N", help=f"training steps (default: {_DEFAULTS['steps']})")
-    every.add_argument(
-        "--batch-size", type=int, metavar="N", help=f"images per step (default: {_DEFAULTS['batch_size']})"
-    )
-    every.add_argument(
-        "--dropout", type=float, metavar="P", help=f"fc1 drop probability (default: {_DEFAULTS['dropout']})"
-    )
-    every.add_argument(
-        "--eval-every", type=int, metavar="N", help=f"steps between evaluations (default: {_DEFAULTS['eval_every']})"
-    )
-    every.add_argument(
-        "--monitor-every",
-        type=int,
-        metavar="N",
-        help=f"steps between summaries (default: {_DEFAULTS['monitor_every']})",
-    )
-    every.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: cpu)")
-    every.add_argument("--precision", metavar="P", help=f"{', '.join(PRECISIONS.names())} (default: fp32)")
-    every.add_argument("--data-dir", metavar="DIR", help="MNIST folder (default: $BACKPROPLAB_DATA, else the cache)")
+    add_arguments(parser, TrainConfig, only=SHARED_SETTINGS)
     how = parser.add_argument_group("how and where")
     how.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per core, or per GPU)")
-    how.add_argument("--threads-per-job", type=int, metavar="T", help="PyTorch threads per worker (default: 1 on CPU)")
+    how.add_argument(
+        "--threads-per-job",
+        type=int,
+        metavar="T",
+        help="PyTorch threads per worker (default: the cores shared out among the workers; 1 with the default "
+        "--jobs on a CPU)",
+    )
     how.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="send the runs to this Dask cluster instead")
     how.add_argument("--out", metavar="DIR", help=f"sweep folder (default: {DEFAULT_SWEEPS_DIR}/<name>)")
     how.add_argument("--name", metavar="NAME", help="sweep name (default: the preset, else 'grid')")
@@ -95,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> SweepSpec:
-    base = {field: getattr(args, field) for field in _RUN_FLAGS if getattr(args, field) is not None}
+    base = given(args, TrainConfig)
     name = args.name or args.preset or "grid"
     lists = {
         flag: [] if getattr(args, flag) is None else parse_list(flag, getattr(args, flag), kind)

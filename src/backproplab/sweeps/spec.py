@@ -29,6 +29,7 @@ from typing import Any
 from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from backproplab.dcn.config import TRAJECTORY_FIELDS, TrainConfig
 from backproplab.errors import UsageError
+from backproplab.registry import UnknownName
 
 PRESETS = ("course", "lr")
 #: The factors a sweep varies, each with the registry of its valid names (None: numbers).
@@ -83,15 +84,17 @@ class SweepSpec:
         """Raise :class:`UsageError` naming the first bad entry; return ``self``."""
         if self.preset is not None and self.preset not in PRESETS:
             raise UsageError(f"--preset: unknown preset {self.preset!r}; choose one of: {', '.join(PRESETS)}")
-        for flag, values, names in (
-            ("activations", self.activations, tuple(ACTIVATIONS.names())),
-            ("inits", self.inits, tuple(INITS.names())),
-            ("optimizers", self.optimizers, tuple(OPTIMIZERS.names())),
-            ("schedules", self.schedules, tuple(SCHEDULES.names())),
+        for flag, registry in (
+            ("activations", ACTIVATIONS),
+            ("inits", INITS),
+            ("optimizers", OPTIMIZERS),
+            ("schedules", SCHEDULES),
         ):
-            for value in values:
-                if value not in names:
-                    raise UsageError(f"--{flag}: unknown name {value!r}; choose from: {', '.join(names)}")
+            values = getattr(self, flag)
+            try:  # the registered spelling: ReLU and relu, xavier and xavier_normal, are one run
+                values[:] = [registry.canonical(value) for value in values]
+            except UnknownName as exc:
+                raise UnknownName(f"--{flag}: {exc}") from None
             _no_duplicates(flag, values)
         for value in self.lrs:
             if not (isinstance(value, int | float) and 0 < value < math.inf):
@@ -154,11 +157,12 @@ def _short_hash(obj: Any) -> str:
 
 def run_folder(root: Path, config: TrainConfig, data: str = MNIST) -> Path:
     """The one place that decides where a run lives: ``root/<readable>-<hash>``, e.g.
-    ``relu-truncated_normal-adam-lr0.0001-seed0-5500steps-1a2b3c4d``."""
+    ``relu-truncated_normal-adam-lr0.0001-seed0-5500steps-1a2b3c4d`` (the precision is named only
+    when it is not ``auto``)."""
     parts = [config.activation, config.init, config.optimizer, f"lr{config.learning_rate:g}"]
     if config.schedule != "constant":
         parts.append(config.schedule)
-    if config.precision != "fp32":
+    if config.precision != "auto":  # auto (the default) is left out of names; the hash still holds it
         parts.append(config.precision)
     parts += [f"seed{config.seed}", f"{config.steps}steps", _short_hash(trajectory_key(config, data))]
     return Path(root) / "-".join(parts)

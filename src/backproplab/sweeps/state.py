@@ -10,6 +10,9 @@ interrupted, failed, no        resume from ``checkpoint.pt`` when there is one, 
 metrics.json but files         train from scratch (failures are the machine's: a killed
                                worker, a full disk; they are retried on the next call)
 =============================  =========================================================
+
+``metrics.json`` is the run convention's record (:func:`backproplab.runs.metrics_record`): the
+final numbers are under ``final``; :func:`numbers` flattens what a sweep reads from it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from backproplab.io import write_json
+from backproplab import runs
+from backproplab.errors import UsageError
 
 METRICS = "metrics.json"
 CHECKPOINT = "checkpoint.pt"
@@ -31,6 +35,18 @@ def read_metrics(folder: Path) -> dict[str, Any] | None:
         return json.loads((Path(folder) / METRICS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def numbers(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """``status``, the ``final`` numbers, ``wall_seconds`` and ``steps_per_second`` of a run record
+    in one flat dict (empty for None)."""
+    if not metrics:
+        return {}
+    final = metrics.get("final") if isinstance(metrics.get("final"), dict) else {}
+    out = {**final, "status": metrics.get("status")}
+    for key in ("wall_seconds", "steps_per_second"):
+        out[key] = metrics.get(key)
+    return out
 
 
 def status_of(folder: Path) -> str:
@@ -46,7 +62,7 @@ def decide(folder: Path, steps: int, retry_failed: bool) -> str:
     folder = Path(folder)
     metrics = read_metrics(folder)
     status = metrics.get("status") if metrics else None
-    if status == "completed" and metrics.get("steps_done") == steps:
+    if status == "completed" and numbers(metrics).get("steps_done") == steps:
         return SKIP
     if status == "diverged":
         return RESTART if retry_failed else SKIP
@@ -57,8 +73,15 @@ def decide(folder: Path, steps: int, retry_failed: bool) -> str:
     return NEW
 
 
-def record_failure(folder: Path, config: dict[str, Any], error: str, steps_done: int = 0) -> dict[str, Any]:
-    """Write ``metrics.json`` with status failed and ``error`` (a killed worker writes nothing)."""
-    metrics = {"status": "failed", "error": error, "steps_done": steps_done, "config": config}
-    write_json(Path(folder) / METRICS, metrics)
+def record_failure(folder: Path, config: dict[str, Any], error: str, steps_done: int = 0) -> dict[str, Any] | None:
+    """Write ``metrics.json`` with status failed and ``error`` (a killed worker writes nothing), in
+    the run convention's layout. The folder is claimed for the write: when another process holds it
+    (its run is in progress), nothing is written and None is returned. OSError (a full disk) passes."""
+    final = {"steps_done": steps_done, "error": error}
+    metrics = runs.metrics_record("dcn", "failed", config, final, {}, 0.0, None)
+    try:
+        with runs.claimed(folder):
+            runs.write_strict_json(Path(folder) / METRICS, metrics)
+    except UsageError:
+        return None
     return metrics

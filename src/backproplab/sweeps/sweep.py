@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backproplab import hardware
 from backproplab.dcn.config import TrainConfig
 from backproplab.errors import UsageError
 from backproplab.io import write_json
@@ -50,13 +51,6 @@ class Machine:
     scheduler: str | None = None
 
 
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def choose_machine(
     jobs: int | None,
     threads: int | None,
@@ -64,11 +58,13 @@ def choose_machine(
     scheduler: str | None = None,
     warn: Callable[[str], None] = print,
 ) -> Machine:
-    """Default on a CPU: one single-thread worker per core; on CUDA: one worker per GPU."""
+    """Default on a CPU: one single-thread worker per core (two 1-thread processes train 1.45x the steps
+    of one 2-thread process); on CUDA: one worker per GPU. Threads not given: the cores shared out
+    among the workers (:func:`backproplab.hardware.threads_per_worker`)."""
     for flag, value in (("jobs", jobs), ("threads-per-job", threads)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise UsageError(f"--{flag}: must be a positive whole number, got {value!r}")
-    cores = usable_cores()
+    cores = hardware.usable_cores()
     devices: tuple[str, ...] = ()
     if device.startswith("cuda"):
         import torch
@@ -76,10 +72,9 @@ def choose_machine(
         gpus = torch.cuda.device_count() if device == "cuda" else 1
         devices = tuple(f"cuda:{i}" for i in range(gpus)) if device == "cuda" else (device,)
         jobs = jobs or len(devices)
-        threads = threads or max(1, cores // jobs)
-    else:
-        threads = threads or 1
-        jobs = jobs or max(1, cores // threads)
+    elif jobs is None:
+        jobs = max(1, cores // (threads or 1))
+    threads = threads or hardware.threads_per_worker(jobs, cores)
     if scheduler is None and jobs * threads > cores:
         warn(
             f"warning: {jobs} workers x {threads} threads = {jobs * threads} threads on {cores} cores; "
@@ -171,12 +166,12 @@ class _Sweep:
 
 
 def _steps_done(folder: Path) -> int:
-    metrics = state.read_metrics(folder)
-    return int(metrics.get("steps_done") or 0) if metrics and metrics.get("status") == "interrupted" else 0
+    metrics = state.numbers(state.read_metrics(folder))
+    return int(metrics.get("steps_done") or 0) if metrics.get("status") == "interrupted" else 0
 
 
 def _score(folder: Path) -> float:
-    metrics = state.read_metrics(folder) or {}
+    metrics = state.numbers(state.read_metrics(folder))
     value = metrics.get("validation_error")
     ok = metrics.get("status") == "completed" and isinstance(value, int | float) and math.isfinite(value)
     return float(value) if ok else math.inf

@@ -41,6 +41,7 @@ def row_for(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     when the run has not written its own yet."""
     metrics = state.read_metrics(folder) or {}
     config = metrics.get("config") or config
+    final = state.numbers(metrics)
     curves = metrics.get("curves") or {}
     val = [v for v in curves.get("validation_error", []) if v is not None and math.isfinite(v)]
     best = min(range(len(val)), key=val.__getitem__) if val else None
@@ -54,7 +55,7 @@ def row_for(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
         "seed": config["seed"],
         "steps": config["steps"],
         "status": state.status_of(folder),
-        "steps_done": metrics.get("steps_done", 0),
+        "steps_done": final.get("steps_done") or 0,
         "best_validation_error": val[best] if best is not None else None,
         "best_validation_step": curves["step"][best] if best is not None else None,
     }
@@ -69,7 +70,7 @@ def row_for(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
         "diverged_at_step",
         "error",
     ):
-        row[key] = _number(metrics.get(key))
+        row[key] = _number(final.get(key))
     return row
 
 

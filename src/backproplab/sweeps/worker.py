@@ -62,7 +62,11 @@ def _one_line(exc: BaseException) -> str:
 
 def execute(task: dict[str, Any], data: Any, callback: Callable[[int, float], None] | None = None) -> dict[str, Any]:
     """Train (or skip, or resume) the task's run; return a short result. KeyboardInterrupt passes
-    through (the run is then marked interrupted with its checkpoint)."""
+    through (the run is then marked interrupted with its checkpoint).
+
+    :func:`~backproplab.dcn.training.train` claims the run folder itself: a folder another process
+    is training in (a second sweep sharing the runs folder) fails here with that reason, and its
+    files are left alone."""
     from backproplab.dcn.config import TrainConfig
     from backproplab.dcn.training import TrainingDiverged, train
 
@@ -71,15 +75,15 @@ def execute(task: dict[str, Any], data: Any, callback: Callable[[int, float], No
     action = state.decide(folder, config.steps, task.get("retry_failed", False))
     result: dict[str, Any] = {"folder": str(folder), "action": action}
     if action == state.SKIP:
-        return {**result, **_summary(state.read_metrics(folder) or {})}
+        return {**result, **_summary(state.numbers(state.read_metrics(folder)))}
     config = dataclasses.replace(
         config,
         resume=action == state.RESUME,
         overwrite=action == state.RESTART,
-        threads=task.get("threads"),
+        threads=task.get("threads") or config.threads,
         device=task.get("device") or config.device,
     )
-    (folder / stats.STATS_FILE).unlink(missing_ok=True)
+    (folder / stats.STATS_FILE).unlink(missing_ok=True)  # rewritten from the events when the run ends
     try:
         metrics = train(config, data=for_seed(data, config.seed), progress=False, callback=callback)
     except TrainingDiverged as exc:
@@ -87,17 +91,17 @@ def execute(task: dict[str, Any], data: Any, callback: Callable[[int, float], No
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # this run fails, with its reason; the sweep goes on
-        metrics = {"status": "failed", "error": _one_line(exc)}
+        error = _one_line(exc)
         try:
-            state.record_failure(folder, config.to_dict(), metrics["error"])
+            state.record_failure(folder, config.to_dict(), error)  # not when another process holds the folder
         except OSError:
             pass
-        return {**result, **_summary(metrics)}
+        return {**result, "status": "failed", "error": error}
     try:
         stats.extract(folder, config.activation)
     except Exception:
         pass
-    return {**result, **_summary(metrics)}
+    return {**result, **_summary(state.numbers(metrics))}
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
