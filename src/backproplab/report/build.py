@@ -25,7 +25,7 @@ from backproplab.errors import UsageError
 from backproplab.experiments.store import Result
 from backproplab.io import write_json, write_text
 from backproplab.registry import Registry
-from backproplab.report import dcn, deep, moons
+from backproplab.report import dcn, deep, moons, sweeps
 from backproplab.report.assignment import assignment_map
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Section, data_uri_embed, render_page
@@ -56,6 +56,7 @@ SECTIONS: Registry[ReportSection] = Registry(
             ReportSection("moons", moons.run, moons.render, ("1a", "1b", "1c", "1d", "1e")),
             ReportSection("deep", deep.run, deep.render, ("1f",)),
             ReportSection("dcn", dcn.run, dcn.render, ("2a", "2b"), needs_mnist=True),
+            ReportSection("sweeps", sweeps.run, sweeps.render, ("2c",), needs_mnist=True),
         )
     },
 )
@@ -89,6 +90,7 @@ def build_report(
     *,
     sections: Sequence[str] | None = None,
     quick: bool = False,
+    full: bool = False,
     progress: bool = True,
     seed: int = 0,
     data_dir: str | Path | None = None,
@@ -98,7 +100,11 @@ def build_report(
 ) -> dict[str, Any]:
     """Write ``index.html``, ``figures/`` and ``metrics.json`` to ``out_dir`` (replacing a previous report
     whole, or leaving it untouched if anything fails). Studies are reused from ``results_dir`` (default
-    ``runs/report``) unless ``rerun``; ``single_file`` embeds the figures in the page. Returns the metrics."""
+    ``runs/report``) unless ``rerun``; ``quick``: shortened studies, ``full``: the sweep at the course's
+    length with a learning-rate search and two seeds; ``single_file`` embeds the figures in the page.
+    Returns the metrics."""
+    if quick and full:
+        raise UsageError("--quick and --full contradict each other; pass one of them")
     names = section_names(sections)
     seed = check_seed(seed)
     final = Path(out_dir)
@@ -109,6 +115,7 @@ def build_report(
         final_dir=final,
         results_dir=Path(results_dir) if results_dir is not None else DEFAULT_RESULTS_DIR,
         quick=quick,
+        full=full,
         progress=progress,
         seed=seed,
         data_dir=Path(data_dir) if data_dir else None,
@@ -137,7 +144,7 @@ def _write(ctx: ReportContext, names: list[str], results: dict[str, Result], sta
     reused = [n for n in names if results[n].reused]
     meta = (
         f"backproplab {__version__}, built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s"
-        f"{' (quick mode: shortened runs)' if ctx.quick else ''}; seed {ctx.seed}"
+        f"{' (quick mode: shortened runs)' if ctx.quick else ' (full mode)' if ctx.full else ''}; seed {ctx.seed}"
         + (f"; finished results reused for: {', '.join(reused)}" if reused else "")
         + "."
     )
@@ -155,6 +162,7 @@ def _write(ctx: ReportContext, names: list[str], results: dict[str, Result], sta
             MARKER: __version__,
             "sections": names,
             "quick": ctx.quick,
+            "full": ctx.full,
             "seed": ctx.seed,
             "seconds": seconds,
             "results": {n: ctx.relative(results[n].folder) for n in names},
