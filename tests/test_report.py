@@ -58,6 +58,18 @@ def test_report_links_only_existing_png_figures(quick_report) -> None:
         assert (quick_report / src).read_bytes().startswith(b"\x89PNG"), src
 
 
+def test_report_links_the_explorer_built_beside_it(quick_report) -> None:
+    page = _page(quick_report)
+    links = re.findall(r'href="(explorer/[^"]+)"', page)
+    assert len(links) >= 2  # the introduction and the 1e answer
+    runs = json.loads((quick_report / "explorer" / "runs.json").read_text())["runs"]
+    assert {r["dataset"] for r in runs} == {"moons"} and len(runs) >= 3
+    for href in links:
+        assert "<title>backproplab explorer" in (quick_report / href).read_text()
+    item_1e = page[page.index("<td>1e</td>") :]
+    assert 'href="explorer/index.html"' in item_1e[: item_1e.index("</tr>")]
+
+
 def test_report_maths_is_well_formed_mathml_not_ascii(quick_report) -> None:
     page = _page(quick_report)
     blocks = re.findall(r"<math\b.*?</math>", page, flags=re.S)

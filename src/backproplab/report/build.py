@@ -26,9 +26,10 @@ from backproplab.experiments.store import Result
 from backproplab.io import write_json, write_text
 from backproplab.registry import Registry
 from backproplab.report import dcn, deep, moons, sweeps
+from backproplab.report import explorer as explorer_page
 from backproplab.report.assignment import assignment_map
 from backproplab.report.context import ReportContext
-from backproplab.report.html import Section, data_uri_embed, render_page
+from backproplab.report.html import Section, data_uri_embed, markup, render_page
 
 #: NumPy and scikit-learn seeds are 32-bit, and the fresh 2-D test sets use seed + 1000.
 MAX_SEED = 2**32 - 1001
@@ -123,11 +124,13 @@ def build_report(
     )
     start = time.perf_counter()
     results = {name: SECTIONS[name].run(ctx) for name in names}  # all training happens here
+    # the explorer (1e, interactive) sits beside the page; a single file to hand in goes without it
+    explorer = explorer_page.run(ctx) if "moons" in names and not single_file else None
     final.parent.mkdir(parents=True, exist_ok=True)
     ctx.out_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-", dir=final.parent))
     try:
         os.chmod(ctx.out_dir, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the report from others
-        _write(ctx, names, results, start, single_file)
+        _write(ctx, names, results, start, single_file, explorer)
         _swap_in(ctx.out_dir, final)
     except BaseException:
         shutil.rmtree(ctx.out_dir, ignore_errors=True)
@@ -135,9 +138,24 @@ def build_report(
     return ctx.metrics
 
 
-def _write(ctx: ReportContext, names: list[str], results: dict[str, Result], start: float, single_file: bool) -> None:
+def _write(
+    ctx: ReportContext,
+    names: list[str],
+    results: dict[str, Result],
+    start: float,
+    single_file: bool,
+    explorer: Result | None,
+) -> None:
     ctx.figures_dir.mkdir()
     rendered = [SECTIONS[name].render(results[name], ctx) for name in names]
+    intro = markup(
+        "Every number and figure on this page comes from the recorded settings and metrics of the runs it describes."
+    )
+    if explorer is not None:
+        link = explorer_page.copy_into(explorer, ctx)
+        intro = markup(intro, " Watch the networks of part 1 train in ", link, " (offline, in this folder).")
+        if "1e" in ctx.answers:
+            ctx.answers["1e"] = markup(ctx.answers["1e"], "; watch them train in ", link)
     owners = {item: s.name for s in SECTIONS.values() for item in s.items}
     lead = assignment_map(ctx.answers, owners)
     seconds = time.perf_counter() - start
@@ -150,7 +168,7 @@ def _write(ctx: ReportContext, names: list[str], results: dict[str, Result], sta
     )
     page = render_page(
         "backproplab: how neural networks learn",
-        "Every number and figure on this page comes from the recorded settings and metrics of the runs it describes.",
+        intro,
         rendered,
         meta,
         lead=lead,
