@@ -25,7 +25,7 @@ from backproplab.errors import UsageError
 from backproplab.experiments.store import Result
 from backproplab.io import write_json, write_text
 from backproplab.registry import Registry
-from backproplab.report import dcn, deep, moons, sweeps
+from backproplab.report import dcn, deep, moons, sweeps, tensorboard_views
 from backproplab.report import explorer as explorer_page
 from backproplab.report.assignment import assignment_map
 from backproplab.report.context import ReportContext
@@ -58,6 +58,7 @@ SECTIONS: Registry[ReportSection] = Registry(
             ReportSection("deep", deep.run, deep.render, ("1f",)),
             ReportSection("dcn", dcn.run, dcn.render, ("2a", "2b"), needs_mnist=True),
             ReportSection("sweeps", sweeps.run, sweeps.render, ("2c",), needs_mnist=True),
+            ReportSection("tensorboard", tensorboard_views.run, tensorboard_views.render, ()),
         )
     },
 )
