@@ -356,8 +356,11 @@ def _observations(factor: str, summary: dict[Any, dict[str, Any]], reference: di
 
 def _literature(sweeps: dict[str, Any]) -> list[Text]:
     """Published findings (verified in ``SWEEPS.md``), each set against this build's numbers."""
-    rows = [r for s in sweeps.values() for r in s["table"]["runs"]]
-    _, groups = slices(rows)
+    first = next(iter(sweeps.values()))
+    tuned = next((s for s in sweeps.values() if "lr_search" in s["table"]), None)
+    _, groups = slices(first["table"]["runs"])
+    if tuned is not None:  # optimizers compared at their tuned rates, not mixed with the default-rate runs
+        groups = {**groups, "optimizer": slices(tuned["table"]["runs"])[1].get("optimizer", {})}
 
     def err(factor: str, value: str) -> float:
         return _mean([r["test_error"] for r in groups.get(factor, {}).get(value, [])])
@@ -389,7 +392,7 @@ def _literature(sweeps: dict[str, Any]) -> list[Text]:
         "Kingma & Ba (2015): Adam makes fast early progress; Wilson et al. (2017): adaptive methods can generalise "
         "worse than well-tuned SGD with momentum, and tuning the learning rate per optimizer changes the ranking. "
         f"Here: adam {_pct(adam)}, sgd {_pct(sgd)}, momentum {_pct(momentum)} test error "
-        + ("with rates tuned per optimizer." if any("lr_search" in s["table"] for s in sweeps.values())
+        + ("with rates tuned per optimizer." if tuned is not None
            else "at default rates, not tuned in this build: not the tuned comparison Wilson et al. ask for."),
         "For scale: TensorFlow's Deep MNIST tutorial reports about 99.2% test accuracy after 20,000 steps of Adam "
         "1e-4; always predicting \"1\" scores 11.35%.",
