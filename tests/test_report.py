@@ -58,6 +58,18 @@ def test_report_links_only_existing_png_figures(quick_report) -> None:
         assert (quick_report / src).read_bytes().startswith(b"\x89PNG"), src
 
 
+def test_report_links_the_explorer_built_beside_it(quick_report) -> None:
+    page = _page(quick_report)
+    links = re.findall(r'href="(explorer/[^"]+)"', page)
+    assert len(links) >= 2  # the introduction and the 1e answer
+    runs = json.loads((quick_report / "explorer" / "runs.json").read_text())["runs"]
+    assert {r["dataset"] for r in runs} == {"moons"} and len(runs) >= 3
+    for href in links:
+        assert "<title>backproplab explorer" in (quick_report / href).read_text()
+    item_1e = page[page.index("<td>1e</td>") :]
+    assert 'href="explorer/index.html"' in item_1e[: item_1e.index("</tr>")]
+
+
 def test_report_maths_is_well_formed_mathml_not_ascii(quick_report) -> None:
     page = _page(quick_report)
     blocks = re.findall(r"<math\b.*?</math>", page, flags=re.S)
@@ -103,8 +115,7 @@ def test_report_assignment_map_answers_from_the_numbers(quick_report) -> None:
     metrics = _metrics(quick_report)
     assert f"{100 * metrics['dcn']['test_accuracy']:.2f}%" in answers["2a"]
     assert f"{metrics['moons']['logistic_regression_accuracy']:.3f}" in answers["1a"]
-    assert "not yet run" in answers["2c"].lower()
-    for item in ("1a", "1b", "1c", "1d", "1e", "1f", "2a", "2b"):
+    for item, _ in ITEMS:
         links = re.findall(r'href="#([^"]+)"', answers[item])
         assert links, item
         for anchor in links:
@@ -156,6 +167,31 @@ def test_report_convnet_section_compares_the_engines_from_their_runs(quick_repor
         assert f'src="figures/{name}"' in page
 
 
+def test_report_sweep_section_shows_the_sweeps_own_table_and_figures(quick_report) -> None:
+    """2c: the numbers on the page are those of the sweep's sweep.csv, read here with the csv module."""
+    import csv
+
+    page = _page(quick_report)
+    sweep = _metrics(quick_report)["sweeps"]["quick"]
+    with open(quick_report / sweep["folder"] / "sweep.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["activation"], r["init"], r["optimizer"]) for r in rows} == {
+        ("relu", "truncated_normal", "adam"), ("tanh", "truncated_normal", "adam"),
+        ("relu", "xavier_normal", "adam"), ("relu", "truncated_normal", "sgd"),
+    }  # fmt: skip
+    assert all(r["status"] == "completed" for r in rows)
+    runs = page[page.index('id="tab-sweep-quick-runs"') :]
+    runs = runs[: runs.index("</table>")]
+    for r in rows:
+        assert f"{100 * float(r['test_error']):.2f}%" in runs
+    for factor in ("activation", "init", "optimizer"):
+        assert f'id="tab-sweep-quick-{factor}"' in page
+        assert f'src="figures/sweep-quick/{factor}_curves.png"' in page
+    for name in ("activation_inside.png", "init_inside.png", "optimizer_loss.png"):
+        assert (quick_report / "figures" / "sweep-quick" / name).read_bytes().startswith(b"\x89PNG")
+    assert "not</b> tuned per optimizer" in page and "Glorot" in page
+
+
 def test_report_rebuilds_from_finished_results_without_training(quick, tmp_path, monkeypatch) -> None:
     report, results = quick
 
@@ -166,10 +202,11 @@ def test_report_rebuilds_from_finished_results_without_training(quick, tmp_path,
     monkeypatch.setattr("backproplab.experiments.deep_study.train_config", no_training)
     monkeypatch.setattr("backproplab.dcn.train", no_training)
     monkeypatch.setattr("backproplab.scratch.convnet_training.train", no_training)
+    monkeypatch.setattr("backproplab.sweeps.sweep.run_sweep", no_training)
     out = tmp_path / "again"
     build_report(out, quick=True, progress=False, results_dir=results)
-    assert "finished results reused for: moons, deep, dcn, convnet" in _page(out)
-    for key in ("moons", "dcn"):
+    assert "finished results reused for: moons, deep, dcn, sweeps, convnet" in _page(out)
+    for key in ("moons", "dcn", "sweeps"):
         assert _metrics(out)[key] == _metrics(report)[key]
 
 

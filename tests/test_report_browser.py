@@ -76,3 +76,21 @@ def test_full_page_screenshot_is_kept(browser_view) -> None:
     with Image.open(browser_view["screenshot"]) as image:
         width, height = image.size
     assert width >= 1000 and height > 3000  # the whole page, not just the first screen
+
+
+def test_tensorboard_dashboards_are_photographed(tmp_path_factory, testrun_uid, tmp_path) -> None:
+    """The report's TensorBoard views (skipped in quick builds): a real TensorBoard over the quick runs,
+    photographed by chromium; each screenshot shows a drawn dashboard, not a blank page."""
+    import numpy as np
+    from PIL import Image
+
+    from backproplab.report.tensorboard_views import available, screenshots
+
+    _, results = build_quick_report(tmp_path_factory, testrun_uid)
+    assert available()
+    taken = screenshots(results, tmp_path, names=("scalars", "hparams"))
+    assert sorted(taken) == ["hparams", "scalars"]
+    for path in taken.values():
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("L"), dtype=float)
+        assert pixels.shape[1] >= 1000 and pixels.std() > 20, path  # TensorBoard's orange bar, text and charts

@@ -24,7 +24,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=",".join(SECTIONS.names()),
         help=f"comma-separated sections to include, from: {SECTIONS.choices_text()}",
     )
-    p.add_argument("--quick", action="store_true", help="shortened runs, for a fast preview")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="shortened runs, for a fast preview")
+    mode.add_argument(
+        "--full",
+        action="store_true",
+        help="the 2c sweep at the course's 5,500 steps with a learning-rate search per optimizer and two seeds "
+        "(hours on a CPU; the default trains it at a reduced step count)",
+    )
     p.add_argument("--seed", type=int, default=0, help=f"seed for every experiment (0 to {MAX_SEED})")
     p.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: $BACKPROPLAB_DATA)")
     p.add_argument(
@@ -45,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         sections=sections,
         quick=args.quick,
+        full=args.full,
         progress=not args.no_progress,
         seed=args.seed,
         data_dir=args.data_dir,

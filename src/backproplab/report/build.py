@@ -25,10 +25,11 @@ from backproplab.errors import UsageError
 from backproplab.experiments.store import Result
 from backproplab.io import write_json, write_text
 from backproplab.registry import Registry
-from backproplab.report import convnet, dcn, deep, moons
+from backproplab.report import convnet, dcn, deep, moons, sweeps, tensorboard_views
+from backproplab.report import explorer as explorer_page
 from backproplab.report.assignment import assignment_map
 from backproplab.report.context import ReportContext
-from backproplab.report.html import Section, data_uri_embed, render_page
+from backproplab.report.html import Section, data_uri_embed, markup, render_page
 
 #: NumPy and scikit-learn seeds are 32-bit, and the fresh 2-D test sets use seed + 1000.
 MAX_SEED = 2**32 - 1001
@@ -56,6 +57,8 @@ SECTIONS: Registry[ReportSection] = Registry(
             ReportSection("moons", moons.run, moons.render, ("1a", "1b", "1c", "1d", "1e")),
             ReportSection("deep", deep.run, deep.render, ("1f",)),
             ReportSection("dcn", dcn.run, dcn.render, ("2a", "2b"), needs_mnist=True),
+            ReportSection("sweeps", sweeps.run, sweeps.render, ("2c",), needs_mnist=True),
+            ReportSection("tensorboard", tensorboard_views.run, tensorboard_views.render, ()),
             ReportSection("convnet", convnet.run, convnet.render, (), needs_mnist=True),
         )
     },
@@ -90,6 +93,7 @@ def build_report(
     *,
     sections: Sequence[str] | None = None,
     quick: bool = False,
+    full: bool = False,
     progress: bool = True,
     seed: int = 0,
     data_dir: str | Path | None = None,
@@ -99,7 +103,11 @@ def build_report(
 ) -> dict[str, Any]:
     """Write ``index.html``, ``figures/`` and ``metrics.json`` to ``out_dir`` (replacing a previous report
     whole, or leaving it untouched if anything fails). Studies are reused from ``results_dir`` (default
-    ``runs/report``) unless ``rerun``; ``single_file`` embeds the figures in the page. Returns the metrics."""
+    ``runs/report``) unless ``rerun``; ``quick``: shortened studies, ``full``: the sweep at the course's
+    length with a learning-rate search and two seeds; ``single_file`` embeds the figures in the page.
+    Returns the metrics."""
+    if quick and full:
+        raise UsageError("--quick and --full contradict each other; pass one of them")
     names = section_names(sections)
     seed = check_seed(seed)
     final = Path(out_dir)
@@ -110,6 +118,7 @@ def build_report(
         final_dir=final,
         results_dir=Path(results_dir) if results_dir is not None else DEFAULT_RESULTS_DIR,
         quick=quick,
+        full=full,
         progress=progress,
         seed=seed,
         data_dir=Path(data_dir) if data_dir else None,
@@ -117,11 +126,13 @@ def build_report(
     )
     start = time.perf_counter()
     results = {name: SECTIONS[name].run(ctx) for name in names}  # all training happens here
+    # the explorer (1e, interactive) sits beside the page; a single file to hand in goes without it
+    explorer = explorer_page.run(ctx) if "moons" in names and not single_file else None
     final.parent.mkdir(parents=True, exist_ok=True)
     ctx.out_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-", dir=final.parent))
     try:
         os.chmod(ctx.out_dir, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the report from others
-        _write(ctx, names, results, start, single_file)
+        _write(ctx, names, results, start, single_file, explorer)
         _swap_in(ctx.out_dir, final)
     except BaseException:
         shutil.rmtree(ctx.out_dir, ignore_errors=True)
@@ -129,22 +140,37 @@ def build_report(
     return ctx.metrics
 
 
-def _write(ctx: ReportContext, names: list[str], results: dict[str, Result], start: float, single_file: bool) -> None:
+def _write(
+    ctx: ReportContext,
+    names: list[str],
+    results: dict[str, Result],
+    start: float,
+    single_file: bool,
+    explorer: Result | None,
+) -> None:
     ctx.figures_dir.mkdir()
     rendered = [SECTIONS[name].render(results[name], ctx) for name in names]
+    intro = markup(
+        "Every number and figure on this page comes from the recorded settings and metrics of the runs it describes."
+    )
+    if explorer is not None:
+        link = explorer_page.copy_into(explorer, ctx)
+        intro = markup(intro, " Watch the networks of part 1 train in ", link, " (offline, in this folder).")
+        if "1e" in ctx.answers:
+            ctx.answers["1e"] = markup(ctx.answers["1e"], "; watch them train in ", link)
     owners = {item: s.name for s in SECTIONS.values() for item in s.items}
     lead = assignment_map(ctx.answers, owners)
     seconds = time.perf_counter() - start
     reused = [n for n in names if results[n].reused]
     meta = (
         f"backproplab {__version__}, built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s"
-        f"{' (quick mode: shortened runs)' if ctx.quick else ''}; seed {ctx.seed}"
+        f"{' (quick mode: shortened runs)' if ctx.quick else ' (full mode)' if ctx.full else ''}; seed {ctx.seed}"
         + (f"; finished results reused for: {', '.join(reused)}" if reused else "")
         + "."
     )
     page = render_page(
         "backproplab: how neural networks learn",
-        "Every number and figure on this page comes from the recorded settings and metrics of the runs it describes.",
+        intro,
         rendered,
         meta,
         lead=lead,
@@ -156,6 +182,7 @@ def _write(ctx: ReportContext, names: list[str], results: dict[str, Result], sta
             MARKER: __version__,
             "sections": names,
             "quick": ctx.quick,
+            "full": ctx.full,
             "seed": ctx.seed,
             "seconds": seconds,
             "results": {n: ctx.relative(results[n].folder) for n in names},

@@ -14,7 +14,8 @@ from backproplab.report.html import Text
 class ReportContext:
     """``out_dir``: the folder being written (a temporary sibling of ``final_dir`` until the build ends);
     figures go to ``out_dir/figures``. ``final_dir``: where the page will live (paths on the page are
-    relative to it). ``results_dir``: the finished experiments. ``quick`` picks the shortened studies.
+    relative to it). ``results_dir``: the finished experiments. ``quick`` picks the shortened studies, ``full``
+    the course-length ones (the sweep at 5,500 steps with the learning-rate search and two seeds).
     ``metrics`` collects each section's numbers for ``metrics.json``; ``answers`` the one-line answer
     per assignment item (``"1a"``...) for the map at the top of the page."""
 
@@ -22,6 +23,7 @@ class ReportContext:
     final_dir: Path
     results_dir: Path
     quick: bool = False
+    full: bool = False
     progress: bool = True
     seed: int = 0
     data_dir: Path | None = None

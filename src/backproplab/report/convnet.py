@@ -20,7 +20,7 @@ def run(ctx: ReportContext) -> Result:
     """Both finished studies: the DCN's (reused when the dcn section made it) and the NumPy engine's."""
     common = {"quick": ctx.quick, "seed": ctx.seed, "data_dir": ctx.data_dir, "rerun": ctx.rerun}
     dcn_study.run_dcn_study(ctx.results_dir, **common, progress=ctx.progress)
-    return convnet_study.run_convnet_study(ctx.results_dir, **common, progress=ctx.progress)
+    return convnet_study.run_convnet_study(ctx.results_dir, **common, progress=ctx.progress, full=ctx.full)
 
 
 def _torch_result(ctx: ReportContext) -> Result:

@@ -183,7 +183,7 @@ nav ul{columns:2}code{background:#f3f3f3;padding:0 .2em}
 
 
 def render_page(
-    title: str, intro: str, sections: Sequence[Section], meta: str, *, lead: Section | None = None, embed: Embed = str
+    title: str, intro: Text, sections: Sequence[Section], meta: str, *, lead: Section | None = None, embed: Embed = str
 ) -> str:
     """The whole HTML document: title, the ``lead`` section (the assignment map), contents, sections."""
     toc = "".join(f'<li><a href="#{html.escape(s.anchor)}">{html.escape(s.title)}</a></li>' for s in sections)
@@ -193,6 +193,6 @@ def render_page(
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
-        f"<p>{html.escape(intro)}</p><p class='meta'>{html.escape(meta)}</p>"
+        f"<p>{_text(intro)}</p><p class='meta'>{html.escape(meta)}</p>"
         f"{top}<nav><h2>Contents</h2><ul>{toc}</ul></nav>{body}</body></html>\n"
     )

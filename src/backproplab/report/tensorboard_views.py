@@ -1,0 +1,120 @@
+"""Report section: TensorBoard's own dashboards (scalars, histograms, HParams parallel coordinates),
+screenshotted over the report's finished runs when Debian's ``chromium`` is present.
+
+The build starts TensorBoard on 127.0.0.1 (a free port) over the results folder, opens each
+dashboard in headless chromium (driven by Playwright pointed at the system browser; never a
+browser download), waits up to :data:`WAIT_SECONDS` for it to draw, and saves a screenshot.
+Without chromium, or in quick mode (it costs about half a minute), the section says how to open
+the same views. Nothing is trained here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from backproplab.experiments.store import Result
+from backproplab.report.context import ReportContext
+from backproplab.report.html import Section, code, markup
+
+ANCHOR = "tensorboard"
+#: (dashboard, what it shows); the URL fragment is the dashboard's name.
+DASHBOARDS = (
+    ("scalars", "every run's scalars: loss, validation and test error, per-layer min/max/mean/std"),
+    ("histograms", "per-layer histograms of weights, net inputs and activations over training"),
+    ("hparams", "the sweep's HParams dashboard, parallel coordinates view: one line per setting"),
+)
+WAIT_SECONDS = 12.0
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def run(ctx: ReportContext) -> Result:
+    """No experiment of its own: the views are of the other sections' runs in ``ctx.results_dir``."""
+    return Result(ctx.results_dir, {}, {})
+
+
+def available() -> bool:
+    """Whether this machine can take the screenshots (system chromium and Playwright)."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("chromium") is not None
+
+
+def screenshots(
+    logdir: Path, out_dir: Path, names: tuple[str, ...] | None = None, wait: float = WAIT_SECONDS
+) -> dict[str, Path]:
+    """Screenshot the dashboards ``names`` (default: all of :data:`DASHBOARDS`) of TensorBoard over
+    ``logdir`` into ``out_dir/<name>.png``."""
+    from playwright.sync_api import sync_playwright
+
+    from backproplab.commands.tensorboard import start
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    url, stop = start(logdir, port=0, load_fast=False)
+    taken: dict[str, Path] = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                for name in names or [n for n, _ in DASHBOARDS]:
+                    page.goto(f"{url.rstrip('/')}/#{name}", wait_until="load")
+                    _settle(page, name, wait)
+                    path = out_dir / f"{name}.png"
+                    page.screenshot(path=str(path))
+                    taken[name] = path
+            finally:
+                browser.close()
+    finally:
+        stop()
+    return taken
+
+
+def _settle(page, name: str, wait: float) -> None:
+    """Wait until the dashboard has drawn something (charts or the parallel-coordinates view)."""
+    deadline = time.monotonic() + wait
+    if name == "hparams":
+        try:
+            page.get_by_text("Parallel Coordinates View").click(timeout=wait * 1000)
+        except Exception:  # an older or newer TensorBoard: keep the table view
+            pass
+    selector = {"scalars": "canvas, svg", "histograms": "svg", "hparams": "svg, table"}[name]
+    try:
+        page.wait_for_selector(selector, timeout=max(0.5, deadline - time.monotonic()) * 1000)
+    except Exception:
+        pass
+    page.wait_for_timeout(min(2000, max(0, (deadline - time.monotonic()) * 1000)))
+
+
+def render(result: Result, ctx: ReportContext) -> Section:
+    section = Section("TensorBoard's own views", ANCHOR)
+    logdir = ctx.relative(result.folder)
+    how = markup(
+        "Open them with ",
+        code(f"backproplab tensorboard --logdir {logdir}"),
+        " (the path is relative to this page's folder) and choose SCALARS, HISTOGRAMS or HPARAMS (then "
+        "PARALLEL COORDINATES VIEW) at the top of the page.",
+    )
+    if ctx.quick or not available():
+        why = "quick mode skips them" if ctx.quick else "this machine has no chromium to take them"
+        section.paragraph(markup(f"Screenshots of TensorBoard's dashboards are not in this build ({why}). ", how))
+        ctx.metrics["tensorboard"] = {"screenshots": []}
+        return section
+    taken = screenshots(result.folder, ctx.figures_dir / "tensorboard")
+    section.paragraph(
+        markup(
+            "TensorBoard itself, started by the build on 127.0.0.1 over this report's runs and photographed in "
+            "headless chromium (the figures above are drawn from the same event files). ",
+            how,
+        )
+    )
+    for name, caption in DASHBOARDS:
+        if name in taken:
+            _, src = ctx.figure(f"tensorboard/{name}.png")
+            section.figure(src, f"TensorBoard, {name}: {caption}.")
+    ctx.metrics["tensorboard"] = {"screenshots": sorted(taken)}
+    return section
