@@ -65,7 +65,6 @@ from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.monitoring import SummaryWriter, tensor_stats
 from backproplab.progress import progress_bar
 
-EVAL_TAGS = ("eval/validation_error", "eval/test_error", "eval/validation_accuracy", "eval/test_accuracy")
 EVAL_BATCH = 1000
 #: On a GPU evaluation takes larger batches: fewer launches, activations still well under 1 GB.
 EVAL_BATCH_GPU = 5000
