@@ -28,6 +28,7 @@ from backproplab.datasets import load
 from backproplab.datasets.registry import Dataset, is_two_dimensional
 from backproplab.scratch import DeepNeuralNetwork, NeuralNetwork
 from backproplab.scratch.activations import get_activation
+from backproplab.scratch.trainer import Trainer
 
 #: The report's hidden sizes for the handout's moons network (the notebook's sweep).
 REPORT_HIDDEN_SIZES = (1, 2, 3, 4, 5, 20, 50)
@@ -149,7 +150,13 @@ def train_run(spec: RunSpec, data: Dataset, snapshots: int = 40, on_pass: Callab
     done = 0
     for mark in snapshot_passes(spec.passes, snapshots):
         if mark > done:
-            net.fit_model(data.X_train, data.y_train, epsilon=spec.epsilon, num_passes=mark - done, print_loss=False)
+            # Each piece is a Trainer of its own, whose "starting loss" is the piece's start: the rule
+            # "10x above the starting loss" means nothing there, so only a non-finite loss stops a piece.
+            piece = mark - done
+            Trainer(
+                net, data.X_train, data.y_train, epsilon=spec.epsilon, num_passes=piece, record_every=piece,
+                diverge_factor=None,
+            ).train()  # fmt: skip
             done = mark
             if on_pass is not None:
                 on_pass(done)
