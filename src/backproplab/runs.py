@@ -234,3 +234,19 @@ def signals_as_interrupt() -> Iterator[None]:
 def exit_code(interrupt: KeyboardInterrupt) -> int:
     """The shell's convention, 128 + the signal: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
     return 128 + int(getattr(interrupt, "signum", signal.SIGINT))
+
+
+def evaluation_record(
+    done: int, steps_per_epoch: float, recent_losses: list[float], validation_accuracy: float, test_accuracy: float
+) -> dict[str, float]:
+    """One entry of a run's ``curves`` (both engines): the step, the epoch, the mean training loss
+    since the last evaluation (NaN when none), and validation/test error and accuracy."""
+    return {
+        "step": done,
+        "epoch": done / steps_per_epoch,
+        "train_loss": float(np.mean(recent_losses)) if recent_losses else math.nan,
+        "validation_error": 1.0 - validation_accuracy,
+        "test_error": 1.0 - test_accuracy,
+        "validation_accuracy": validation_accuracy,
+        "test_accuracy": test_accuracy,
+    }

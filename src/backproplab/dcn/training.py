@@ -502,15 +502,7 @@ def _evaluate_all(
 ) -> dict[str, float]:
     val_acc = evaluate(model, *validation, autocast, batch_size)
     test_acc = evaluate(model, *test, autocast, batch_size)
-    return {
-        "step": done,
-        "epoch": done / steps_per_epoch,
-        "train_loss": float(np.mean(recent_losses)) if recent_losses else math.nan,
-        "validation_error": 1.0 - val_acc,
-        "test_error": 1.0 - test_acc,
-        "validation_accuracy": val_acc,
-        "test_accuracy": test_acc,
-    }
+    return runs.evaluation_record(done, steps_per_epoch, recent_losses, val_acc, test_acc)
 
 
 def _metrics(

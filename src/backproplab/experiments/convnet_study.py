@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.experiments.dcn_study import dcn_settings
+from backproplab.experiments.dcn_study import dcn_settings, study_data
 from backproplab.experiments.store import Arrays, Result, run_or_reuse
 
 STUDY = "convnet"
@@ -72,20 +72,11 @@ def run_convnet_study(
 def _compute(
     config: dict[str, Any], folder: Path, data_dir: str | Path | None, progress: bool
 ) -> tuple[dict[str, Any], Arrays]:
-    from backproplab.datasets import mnist
     from backproplab.dcn import TrainConfig
     from backproplab.scratch.convnet_training import train
 
     train_config = TrainConfig(**config["train"], out=str(folder / RUN_FOLDER), overwrite=True)
-    data = mnist.load(data_dir=data_dir, seed=train_config.seed, progress=progress)
-    subsets = config["subsets"]
-    if subsets:
-        data = mnist.Datasets(
-            *(
-                mnist.DataSet(part.images[: subsets[name]], part.labels[: subsets[name]], seed=train_config.seed)
-                for name, part in (("train", data.train), ("validation", data.validation), ("test", data.test))
-            )
-        )
+    data = study_data(data_dir, train_config.seed, config["subsets"], progress)
     agreement = config["agreement"]
     images, labels = data.train.images, data.train.labels
     arrays: Arrays = {}

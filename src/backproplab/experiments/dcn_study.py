@@ -45,22 +45,29 @@ def run_dcn_study(
     )
 
 
+def study_data(data_dir: str | Path | None, seed: int, subsets: dict[str, int] | None, progress: bool) -> Any:
+    """MNIST with the course's split and batch order for ``seed``; with ``subsets``, the first images of
+    each split (quick mode). Shared by the DCN and NumPy-engine studies, so both see the same data."""
+    from backproplab.datasets import mnist
+
+    data = mnist.load(data_dir=data_dir, seed=seed, progress=progress)
+    if not subsets:
+        return data
+    return mnist.Datasets(
+        *(
+            mnist.DataSet(part.images[: subsets[name]], part.labels[: subsets[name]], seed=seed)
+            for name, part in (("train", data.train), ("validation", data.validation), ("test", data.test))
+        )
+    )
+
+
 def _compute(
     config: dict[str, Any], folder: Path, data_dir: str | Path | None, progress: bool
 ) -> tuple[dict[str, Any], Arrays]:
-    from backproplab.datasets import mnist
     from backproplab.dcn import TrainConfig, train
 
     train_config = TrainConfig(**config["train"], out=str(folder / RUN_FOLDER), overwrite=True)
-    data = mnist.load(data_dir=data_dir, seed=train_config.seed, progress=progress)
-    subsets = config["subsets"]
-    if subsets:
-        data = mnist.Datasets(
-            *(
-                mnist.DataSet(part.images[: subsets[name]], part.labels[: subsets[name]], seed=train_config.seed)
-                for name, part in (("train", data.train), ("validation", data.validation), ("test", data.test))
-            )
-        )
+    data = study_data(data_dir, train_config.seed, config["subsets"], progress)
     record = train(train_config, data=data, progress=progress)
     # the run's record (backproplab.runs.metrics_record) with its final numbers at the top level
     metrics = {**{k: v for k, v in record.items() if k != "final"}, **record["final"]}
