@@ -65,7 +65,9 @@ from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.monitoring import SummaryWriter, tensor_stats
 from backproplab.progress import progress_bar
 
-EVAL_BATCH = 1000
+#: CPU evaluation batch: 250 images keep conv1's output (25 MB) near the caches; measured 1.3-1.5x faster per
+#: image than batches of 1,000 on a 2-core AVX2 EPYC, at 1 and at 2 threads.
+EVAL_BATCH = 250
 #: On a GPU evaluation takes larger batches: fewer launches, activations still well under 1 GB.
 EVAL_BATCH_GPU = 5000
 ENGINE = "dcn"
