@@ -352,3 +352,69 @@ def test_report_damaged_mnist_is_found_before_the_first_section(tmp_path, monkey
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "t10k-labels" in err
     assert not (tmp_path / "res").exists(), "no section may run before the data check"
+
+
+def _fake_png() -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + bytes(range(32))
+
+
+def test_report_tensorboard_views_are_reused_until_the_runs_change(quick, tmp_path, monkeypatch) -> None:
+    """The screenshots are a study of their own, keyed by the event files they show: a second build over
+    unchanged runs copies them without starting TensorBoard; a changed run has them taken again."""
+    from backproplab.report import tensorboard_views
+    from backproplab.report.context import ReportContext
+
+    results = tmp_path / "results"
+    shutil.copytree(quick[1], results)
+    calls = []
+
+    def fake_screenshots(logdir, out_dir, names=None, wait=0.0):
+        calls.append(Path(logdir))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, _ in tensorboard_views.DASHBOARDS:
+            (out_dir / f"{name}.png").write_bytes(_fake_png())
+        return {name: out_dir / f"{name}.png" for name, _ in tensorboard_views.DASHBOARDS}
+
+    monkeypatch.setattr(tensorboard_views, "available", lambda: True)
+    monkeypatch.setattr(tensorboard_views, "screenshots", fake_screenshots)
+    ctx = ReportContext(out_dir=tmp_path / "page", final_dir=tmp_path / "page", results_dir=results)
+    first = tensorboard_views.run(ctx)
+    second = tensorboard_views.run(ctx)
+    assert calls == [results] and second.reused and second.folder == first.folder
+    ctx.figures_dir.mkdir(parents=True)
+    page = tensorboard_views.render(second, ctx).blocks
+    for name, _ in tensorboard_views.DASHBOARDS:
+        assert (ctx.figures_dir / "tensorboard" / f"{name}.png").read_bytes() == _fake_png()
+        assert any(f"figures/tensorboard/{name}.png" in str(block) for block in page)
+
+    event = next(results.rglob("events.out.tfevents.*"))
+    info = event.stat()
+    os.utime(event, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))
+    third = tensorboard_views.run(ctx)
+    assert len(calls) == 2 and not third.reused and third.folder != first.folder
+    assert not first.folder.exists()  # the view of runs since replaced is not kept
+
+
+def test_report_runs_the_tensorboard_views_after_the_runs_they_show(tmp_path, monkeypatch) -> None:
+    """On the first build the screenshots must see every section's runs (else the second build would
+    find new event files and take them again); the page keeps its order."""
+    from backproplab.experiments.store import Result
+    from backproplab.registry import Registry
+    from backproplab.report import build
+    from backproplab.report.html import Section
+
+    order = []
+
+    def fake(name: str, shows_others: bool = False):
+        def run(ctx):
+            order.append(name)
+            return Result(ctx.results_dir, {}, {})
+
+        return build.ReportSection(name, run, lambda result, ctx: Section(name, name), (), shows_others=shows_others)
+
+    sections = [fake("dcn"), fake("tensorboard", shows_others=True), fake("convnet")]
+    monkeypatch.setattr(build, "SECTIONS", Registry("report section", {s.name: s for s in sections}))
+    build_report(tmp_path / "out", progress=False, results_dir=tmp_path / "results")
+    assert order == ["dcn", "convnet", "tensorboard"]
+    page = _page(tmp_path / "out")
+    assert page.index('id="dcn"') < page.index('id="tensorboard"') < page.index('id="convnet"')

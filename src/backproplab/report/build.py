@@ -47,6 +47,8 @@ class ReportSection:
     render: Callable[[Result, ReportContext], Section]
     items: tuple[str, ...]
     needs_mnist: bool = False
+    #: shows the other sections' runs, so its ``run`` comes after theirs (the page order is unchanged)
+    shows_others: bool = False
 
 
 SECTIONS: Registry[ReportSection] = Registry(
@@ -58,7 +60,7 @@ SECTIONS: Registry[ReportSection] = Registry(
             ReportSection("deep", deep.run, deep.render, ("1f",)),
             ReportSection("dcn", dcn.run, dcn.render, ("2a", "2b"), needs_mnist=True),
             ReportSection("sweeps", sweeps.run, sweeps.render, ("2c",), needs_mnist=True),
-            ReportSection("tensorboard", tensorboard_views.run, tensorboard_views.render, ()),
+            ReportSection("tensorboard", tensorboard_views.run, tensorboard_views.render, (), shows_others=True),
             ReportSection("convnet", convnet.run, convnet.render, (), needs_mnist=True),
         )
     },
@@ -125,7 +127,8 @@ def build_report(
         rerun=rerun,
     )
     start = time.perf_counter()
-    results = {name: SECTIONS[name].run(ctx) for name in names}  # all training happens here
+    run_order = sorted(names, key=lambda name: SECTIONS[name].shows_others)
+    results = {name: SECTIONS[name].run(ctx) for name in run_order}  # all training happens here
     # the explorer (1e, interactive) sits beside the page; a single file to hand in goes without it
     explorer = explorer_page.run(ctx) if "moons" in names and not single_file else None
     final.parent.mkdir(parents=True, exist_ok=True)

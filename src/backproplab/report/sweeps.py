@@ -168,7 +168,7 @@ def _render_sweep(
         bars = figures.get(f"{factor}_test_error.png")
         inner = figures.get(INSIDE[factor])
         if curves:
-            section.figure(curves, f"Validation error and training loss (log scale) per {factor}, overlaid.")
+            section.figure(curves, f"Validation error and training loss per {factor}, overlaid.")
         if bars:
             section.figure(bars, f"Final test error per {factor} (mean ± std over seeds).", width="640px")
         if inner:
@@ -259,7 +259,8 @@ def _inside_caption(factor: str) -> str:
         "(ReLU family) over training, from the runs' activation histograms (upper bounds at bin resolution).",
         "init": "Inside the network, per layer: the std of each layer's activations and of its weights over "
         "training (log scale), per initialisation.",
-        "optimizer": "Training loss per optimizer on a log scale.",
+        "optimizer": "Training loss per optimizer on a log scale, and how far each optimizer spreads each "
+        "layer's weights (weight std).",
     }[factor]
 
 

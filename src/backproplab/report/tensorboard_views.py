@@ -5,16 +5,20 @@ The build starts TensorBoard on 127.0.0.1 (a free port) over the results folder,
 dashboard in headless chromium (driven by Playwright pointed at the system browser; never a
 browser download), waits up to :data:`WAIT_SECONDS` for it to draw, and saves a screenshot.
 Without chromium, or in quick mode (it costs about half a minute), the section says how to open
-the same views. Nothing is trained here.
+the same views. Nothing is trained here. The screenshots are kept as a study of their own
+(``tensorboard-<key>/`` in the results folder, keyed by the event files they show), so a second
+build over unchanged runs reuses them instead of starting TensorBoard again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
-from backproplab.experiments.store import Result
+from backproplab.experiments.store import Result, run_or_reuse
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Section, code, markup
 
@@ -30,9 +34,33 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
+STUDY = "tensorboard"
+
+
 def run(ctx: ReportContext) -> Result:
-    """No experiment of its own: the views are of the other sections' runs in ``ctx.results_dir``."""
-    return Result(ctx.results_dir, {}, {})
+    """The screenshots of the other sections' runs in ``ctx.results_dir`` (taken now, or reused when
+    those runs' event files are unchanged); an empty result in quick mode or without chromium."""
+    if ctx.quick or not available():
+        return Result(ctx.results_dir, {}, {})
+    settings = {"events": events_fingerprint(ctx.results_dir), "dashboards": [name for name, _ in DASHBOARDS]}
+
+    def compute(config: dict[str, Any], folder: Path) -> tuple[dict[str, Any], dict]:
+        taken = screenshots(ctx.results_dir, folder)
+        for old in ctx.results_dir.glob(f"{STUDY}-*"):  # earlier builds' views of runs since replaced
+            if old != folder and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        return {"screenshots": sorted(taken)}, {}
+
+    return run_or_reuse(ctx.results_dir, STUDY, settings, compute, rerun=ctx.rerun)
+
+
+def events_fingerprint(logdir: Path) -> str:
+    """A hash of every TensorBoard event file under ``logdir`` (path, size, modification time)."""
+    digest = hashlib.sha256()
+    for path in sorted(logdir.rglob("events.out.tfevents.*")):
+        info = path.stat()
+        digest.update(f"{path.relative_to(logdir).as_posix()}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def available() -> bool:
@@ -92,7 +120,7 @@ def _settle(page, name: str, wait: float) -> None:
 
 def render(result: Result, ctx: ReportContext) -> Section:
     section = Section("TensorBoard's own views", ANCHOR)
-    logdir = ctx.relative(result.folder)
+    logdir = ctx.relative(ctx.results_dir)
     how = markup(
         "Open them with ",
         code(f"backproplab tensorboard --logdir {logdir}"),
@@ -104,7 +132,11 @@ def render(result: Result, ctx: ReportContext) -> Section:
         section.paragraph(markup(f"Screenshots of TensorBoard's dashboards are not in this build ({why}). ", how))
         ctx.metrics["tensorboard"] = {"screenshots": []}
         return section
-    taken = screenshots(result.folder, ctx.figures_dir / "tensorboard")
+    taken = [name for name in result.metrics.get("screenshots", []) if (result.folder / f"{name}.png").is_file()]
+    for name in taken:
+        path, _ = ctx.figure(f"tensorboard/{name}.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(result.folder / f"{name}.png", path)
     section.paragraph(
         markup(
             "TensorBoard itself, started by the build on 127.0.0.1 over this report's runs and photographed in "

@@ -9,7 +9,7 @@ only (an optimizer keeps its own learning rate). Seeds of one value form a mean 
 - ``<factor>_test_error.png``: final test error per value (mean +- std over seeds);
 - ``activation_inside.png``: per layer, the share of saturated (tanh, sigmoid) or silent (ReLU
   family) units over training; ``init_inside.png``: per layer, activation and weight std;
-  ``optimizer_loss.png``: the training loss on a log scale;
+  ``optimizer_loss.png``: the training loss on a log scale and each layer's weight std;
 - ``lr_search.png``: validation error after the short budget against the learning rate.
 """
 
@@ -103,7 +103,7 @@ def _curves_figure(path: Path, factor: str, groups: Groups) -> None:
     _per_value(left, factor, groups, lambda r: _curves_of(r, "validation_error"))
     left.set(xlabel="step", ylabel="validation error", title=f"validation error by {factor}")
     _per_value(right, factor, groups, lambda r: _series(_stats(r).get("loss")))
-    right.set(xlabel="step", ylabel="training loss", yscale="log", title=f"training loss by {factor}")
+    right.set(xlabel="step", ylabel="training loss", title=f"training loss by {factor}")
     _legend(left)
     save_figure(fig, path)
 
@@ -148,10 +148,16 @@ def _inside_figures(root: Path, factor: str, groups: Groups) -> list[Path]:
         _layer_grid(root / "init_inside.png", factor, groups, panels, log=True)
         written.append(root / "init_inside.png")
     elif factor == "optimizer":
-        fig, ax = plt.subplots(figsize=(7, 4.2))
-        _per_value(ax, factor, groups, lambda r: _series(_stats(r).get("loss")))
-        ax.set(xlabel="step", ylabel="training loss", yscale="log", title="training loss by optimizer")
-        _legend(ax)
+        # The loss on a log scale beside how far each optimizer moves each layer's weights.
+        layers = stats.WEIGHT_LAYERS
+        fig, axes = plt.subplots(1, 1 + len(layers), figsize=(4 * (1 + len(layers)), 3.6), squeeze=False)
+        loss_ax, *weight_axes = axes[0]
+        _per_value(loss_ax, factor, groups, lambda r: _series(_stats(r).get("loss")))
+        loss_ax.set(xlabel="step", ylabel="training loss (log scale)", yscale="log", title="training loss")
+        for ax, layer in zip(weight_axes, layers, strict=True):
+            _per_value(ax, factor, groups, lambda r, layer=layer: _series(_stats(r).get("weight_std", {}).get(layer)))
+            ax.set(xlabel="step", ylabel="weight std", title=f"{layer} weights")
+        _legend(loss_ax)
         save_figure(fig, root / "optimizer_loss.png")
         written.append(root / "optimizer_loss.png")
     return written
