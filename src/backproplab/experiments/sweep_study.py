@@ -75,7 +75,8 @@ def sweep_specs(mode: str, seed: int) -> list[Any]:
         base = {"steps": DEFAULT_STEPS, "eval_every": 200, "monitor_every": 50, "seed": seed}
         return [SweepSpec(name="course", preset="course", seeds=[seed], base=base)]
     if mode == "full":
-        base = {"steps": FULL_STEPS, "eval_every": 550, "monitor_every": 100, "seed": seed}
+        # the course's evaluation every epoch, as `backproplab sweep --preset course` evaluates by default
+        base = {"steps": FULL_STEPS, "eval_every": 1100, "monitor_every": 100, "seed": seed}
         seeds = [seed, seed + 1]
         return [
             SweepSpec(name="course", preset="course", seeds=seeds, base=base),
