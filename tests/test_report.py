@@ -118,6 +118,7 @@ def test_report_assignment_map_answers_from_the_numbers(quick_report) -> None:
     for item, _ in ITEMS:
         links = re.findall(r'href="#([^"]+)"', answers[item])
         assert links, item
+        assert not re.search(r"[;,]\s*$", re.sub(r"<[^>]+>", "", answers[item])), (item, answers[item])
         for anchor in links:
             assert f'id="{anchor}"' in page, (item, anchor)
 

@@ -186,13 +186,13 @@ def _render_sweep(
         section.bullets(_observations(factor, summary, reference))
         ranked = sorted((s["test"], v) for v, s in summary.items() if math.isfinite(s["test"]))
         if ranked:
+            answers += ["; "] if answers else []
             answers += [
                 f"{factor}: best {ranked[0][1]} ({_pct(ranked[0][0])} test error), worst {ranked[-1][1]} "
                 f"({_pct(ranked[-1][0])}). ",
                 link(table_anchor, "table"),
                 ", ",
                 link(figure_id(curves), "curves") if curves else "",
-                "; ",
             ]
     if tuned:
         search = table["lr_search"]
@@ -220,8 +220,8 @@ def _render_sweep(
         anchor=f"tab-sweep-{name}-runs",
     )  # fmt: skip
     if not answers:
-        answers = ["No factor took two values in this sweep. "]
-    return answers
+        answers = ["No factor took two values in this sweep"]
+    return [f"{name} sweep: " if lead else "", *answers, ". "]
 
 
 def _run_config(result: Result, sweep: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
