@@ -275,11 +275,21 @@ def test_report_failed_build_leaves_the_previous_report_whole(quick, tmp_path, m
     assert [p.name for p in tmp_path.iterdir()] == ["report"], "no temporary folder may be left behind"
 
 
+def _ctrl_c_reaches_child() -> None:
+    """In the child before exec: SIGINT delivered and at its default, whatever the test process inherited or
+    a library set (in a full parallel run the worker can hold SIGINT ignored or blocked, and children inherit
+    both, so Python would never raise KeyboardInterrupt)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_half_way(command: list[str], folder: Path) -> tuple[bool, int, str]:
     """Run ``command``, sending SIGINT once the build has written a figure into its hidden folder in
     ``folder``: (whether it was caught half-way, its exit status, its stderr)."""
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_reaches_child
+    )
     deadline = time.monotonic() + 120
     building = []
     try:
@@ -309,7 +319,9 @@ def test_report_interrupted_build_leaves_the_previous_report_whole(quick, tmp_pa
         assert [p.name for p in tmp_path.iterdir()] == ["report"]
         if code != 0:
             break
-    assert code == 130 and "interrupted" in err
+    status = Path("/proc/self/status").read_text() if Path("/proc/self/status").exists() else ""
+    signals = " ".join(line for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn")))
+    assert code == 130 and "interrupted" in err, (code, err, signals)
     assert tree_hashes(out) == before
 
 
