@@ -182,3 +182,39 @@ def test_dask_local_cluster_records_a_diverged_run_and_retries_it_only_when_aske
         )
         assert retried["trained"] == 1
         assert {r["lr"]: r["status"] for r in retried["rows"]} == {0.01: "completed", 1e6: "diverged"}
+
+
+def test_a_worker_whose_sweep_process_is_gone_stops_its_run_as_ctrl_c_does(tmp_path) -> None:
+    """The sweep process killed (its end of the pipe closed): the worker stops the run at its next
+    report, marks it interrupted with a checkpoint (the next call resumes it) and exits cleanly,
+    instead of dying on a broken pipe with the run recorded as failed."""
+    import multiprocessing as mp
+
+    from backproplab.sweeps import state
+    from backproplab.sweeps.worker import worker_main
+
+    folder = tmp_path / "run"
+    config = TrainConfig(**{**SMALL, "steps": 100_000, "eval_every": 20}, out=str(folder), threads=1)
+    context = mp.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=worker_main, args=(child, DATA, None, 5000, 1))
+    process.start()
+    child.close()
+    try:
+        assert parent.recv()[0] == "ready"
+        parent.send({"config": config.to_dict(), "data": DATA, "validation_size": 5000})
+        reported = 0
+        while reported < 30:  # past the first checkpoint (step 20)
+            kind, value = parent.recv()
+            reported += value if kind == "steps" else 0
+        parent.close()
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    finally:
+        if process.is_alive():
+            process.kill()
+    metrics = state.read_metrics(folder)
+    assert metrics["status"] == "interrupted"
+    assert 0 < state.numbers(metrics)["steps_done"] < 100_000
+    assert (folder / "checkpoint.pt").is_file()
+    assert state.decide(folder, 100_000, retry_failed=False) == state.RESUME

@@ -114,9 +114,16 @@ def worker_main(conn: Any, source: str, data_dir: str | None, validation_size: i
 
     Messages back: ``("ready", pid)``, ``("steps", n)``, ``("done", result)``,
     ``("interrupted", folder)``, ``("fatal", message)``. SIGINT/SIGTERM stop the current run at its
-    next step (marked interrupted, with its checkpoint), then the worker exits.
+    next step (marked interrupted, with its checkpoint), then the worker exits; so does a closed pipe
+    (the sweep process is gone: killed, or its terminal closed).
     """
     stop = [False]
+
+    def send(message: tuple) -> None:
+        try:
+            conn.send(message)
+        except OSError:  # nobody is listening any more: stop as on Ctrl-C, keeping the run's checkpoint
+            stop[0] = True
 
     def on_signal(signum: int, frame: Any) -> None:
         stop[0] = True
@@ -129,9 +136,9 @@ def worker_main(conn: Any, source: str, data_dir: str | None, validation_size: i
     try:
         data = load_source(source, data_dir, validation_size)
     except Exception as exc:
-        conn.send(("fatal", _one_line(exc)))
+        send(("fatal", _one_line(exc)))
         return
-    conn.send(("ready", os.getpid()))
+    send(("ready", os.getpid()))
     while not stop[0]:
         try:
             task = conn.recv()
@@ -145,7 +152,7 @@ def worker_main(conn: Any, source: str, data_dir: str | None, validation_size: i
             unsent[0] += 1
             now = time.monotonic()
             if now - last[0] > 0.5:
-                conn.send(("steps", unsent[0]))
+                send(("steps", unsent[0]))
                 unsent[0], last[0] = 0, now
             if stop[0]:
                 raise KeyboardInterrupt
@@ -153,11 +160,11 @@ def worker_main(conn: Any, source: str, data_dir: str | None, validation_size: i
         try:
             result = execute(task, data, callback)
         except KeyboardInterrupt:
-            conn.send(("interrupted", task["config"]["out"]))
+            send(("interrupted", task["config"]["out"]))
             return
         if unsent[0]:
-            conn.send(("steps", unsent[0]))
-        conn.send(("done", result))
+            send(("steps", unsent[0]))
+        send(("done", result))
 
 
 def dask_execute(task: dict[str, Any]) -> dict[str, Any]:
