@@ -150,6 +150,32 @@ def refuse_or_clear(
     raise UsageError(f"{folder} already holds a run; {advice}; or choose another --out or --name")
 
 
+def check_resumable(out: Path, saved: dict[str, Any], step: int, config: Any, fields: Sequence[str]) -> None:
+    """Refuse to resume the run in ``out`` (its checkpoint at ``step``, written with the settings ``saved``)
+    when ``config`` changes any of the trajectory ``fields``, or asks for fewer steps than it has done."""
+    changed = [f for f in fields if saved.get(f) != getattr(config, f)]
+    if changed:
+        diffs = ", ".join(f"{f} {saved.get(f)!r} -> {getattr(config, f)!r}" for f in changed)
+        raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
+    if step > config.steps:
+        raise UsageError(f"{out} is already at step {step}, beyond --steps {config.steps}")
+
+
+def damaged_checkpoint(path: Path, why: str) -> UsageError:
+    """The one-line error for a checkpoint that cannot be used, with the way out."""
+    return UsageError(f"checkpoint {path} {why}; start the run again with --overwrite")
+
+
+def check_entries(path: Path, record: dict[str, Any], kinds: dict[str, type | tuple[type, ...]]) -> None:
+    """Every key of ``kinds`` present in the checkpoint ``record`` read from ``path``, of its type (a bool
+    never passes for a number)."""
+    for key, kind in kinds.items():
+        if key not in record:
+            raise damaged_checkpoint(path, f"lacks its {key!r} entry")
+        if not isinstance(record[key], kind) or isinstance(record[key], bool):
+            raise damaged_checkpoint(path, f"has a damaged {key!r} entry")
+
+
 # ----------------------------------------------------------------------------- metrics.json
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from backproplab import runs
 from backproplab.errors import UsageError
 from backproplab.io import save_with
 
@@ -84,10 +85,6 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
     return save_with(path, lambda tmp: torch.save(to_safe(state), tmp))
 
 
-def _damaged(path: Path, why: str) -> UsageError:
-    return UsageError(f"checkpoint {path} {why}; start the run again with --overwrite")
-
-
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``), checking its
     format version and that every key of :data:`CHECKPOINT_KEYS` holds the right type."""
@@ -99,18 +96,18 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     except OSError as exc:
         raise UsageError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from exc
     except Exception as exc:  # torch raises several types for damaged files; its message advises unsafe loading
-        raise _damaged(path, f"is damaged or not a backproplab checkpoint ({type(exc).__name__})") from exc
+        raise runs.damaged_checkpoint(
+            path, f"is damaged or not a backproplab checkpoint ({type(exc).__name__})"
+        ) from exc
     if not isinstance(state, dict):
-        raise _damaged(path, "is not a backproplab checkpoint")
+        raise runs.damaged_checkpoint(path, "is not a backproplab checkpoint")
     if state.get("format") != CHECKPOINT_FORMAT:
-        raise _damaged(path, f"has format {state.get('format')!r}; this version reads format {CHECKPOINT_FORMAT}")
-    for key, kind in CHECKPOINT_KEYS.items():
-        if key not in state:
-            raise _damaged(path, f"lacks its {key!r} entry")
-        if not isinstance(state[key], kind) or isinstance(state[key], bool):
-            raise _damaged(path, f"has a damaged {key!r} entry")
+        raise runs.damaged_checkpoint(
+            path, f"has format {state.get('format')!r}; this version reads format {CHECKPOINT_FORMAT}"
+        )
+    runs.check_entries(path, state, CHECKPOINT_KEYS)
     if state["step"] < 0 or any(not isinstance(v, torch.Tensor) for v in state["model"].values()):
-        raise _damaged(path, "has a damaged 'step' or 'model' entry")
+        raise runs.damaged_checkpoint(path, "has a damaged 'step' or 'model' entry")
     return from_safe(state)
 
 
@@ -118,9 +115,9 @@ def check_model_state(path: Path, saved: dict[str, torch.Tensor], expected: dict
     """Raise a one-line UsageError unless ``saved`` has exactly the names and shapes of ``expected``."""
     if saved.keys() != expected.keys():
         missing = sorted(expected.keys() - saved.keys()) or sorted(saved.keys() - expected.keys())
-        raise _damaged(path, f"does not match this network (weights {', '.join(missing)} differ)")
+        raise runs.damaged_checkpoint(path, f"does not match this network (weights {', '.join(missing)} differ)")
     for name, tensor in expected.items():
         if saved[name].shape != tensor.shape:
-            raise _damaged(
+            raise runs.damaged_checkpoint(
                 path, f"does not match this network ({name}: {tuple(saved[name].shape)} vs {tuple(tensor.shape)})"
             )

@@ -185,13 +185,7 @@ def _prepare_folder(config: TrainConfig, out: Path) -> dict[str, Any] | None:
             )
         raise UsageError(f"no run in {out} to resume; start one without --resume")
     checkpoint = load_checkpoint(out / CHECKPOINT_NAME)
-    saved = checkpoint["config"]
-    changed = [f for f in TRAJECTORY_FIELDS if saved.get(f) != getattr(config, f)]
-    if changed:
-        diffs = ", ".join(f"{f} {saved.get(f)!r} -> {getattr(config, f)!r}" for f in changed)
-        raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
-    if checkpoint["step"] > config.steps:
-        raise UsageError(f"{out} is already at step {checkpoint['step']}, beyond --steps {config.steps}")
+    runs.check_resumable(out, checkpoint["config"], checkpoint["step"], config, TRAJECTORY_FIELDS)
     return checkpoint
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from backproplab import runs
 from backproplab.errors import UsageError
 from backproplab.io import save_with
 
@@ -68,10 +69,6 @@ def _savez(tmp: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(handle, **arrays)
 
 
-def _damaged(path: Path, why: str) -> UsageError:
-    return UsageError(f"checkpoint {path} {why}; start the run again with --overwrite")
-
-
 def load(path: Path, model: dict[str, np.ndarray], params: list[np.ndarray]) -> dict[str, Any]:
     """Read and check a checkpoint against the network's ``model`` state (names, shapes, dtypes) and
     the optimizer's ``params``. Returns ``meta`` with ``model``, ``optimizer`` (``{"t", "state"}``)
@@ -87,31 +84,35 @@ def load(path: Path, model: dict[str, np.ndarray], params: list[np.ndarray]) -> 
     except (ValueError, zipfile.BadZipFile, EOFError, KeyError, TypeError) as exc:
         # a pickle is refused here, before any of it is read
         why = "holds pickled data, which is never loaded" if "pickle" in str(exc) else "is damaged"
-        raise _damaged(path, f"{why} (not a numpy-engine checkpoint)") from None
+        raise runs.damaged_checkpoint(path, f"{why} (not a numpy-engine checkpoint)") from None
     if lone:
-        raise _damaged(path, "is not a numpy-engine checkpoint (one array, not an .npz archive)")
+        raise runs.damaged_checkpoint(path, "is not a numpy-engine checkpoint (one array, not an .npz archive)")
     if "meta" not in arrays:
-        raise _damaged(path, "is not a numpy-engine checkpoint (no 'meta' entry)")
+        raise runs.damaged_checkpoint(path, "is not a numpy-engine checkpoint (no 'meta' entry)")
     meta = _read_meta(path, arrays.pop("meta"))
     state = {name: arrays.pop(f"model/{name}", None) for name in model}
     for name, expected in model.items():
         got = state[name]
         if got is None:
-            raise _damaged(path, f"lacks the weights {name}")
+            raise runs.damaged_checkpoint(path, f"lacks the weights {name}")
         if got.shape != expected.shape or got.dtype != expected.dtype:
-            raise _damaged(path, f"does not match this network ({name}: {got.shape} {got.dtype} vs {expected.shape})")
+            raise runs.damaged_checkpoint(
+                path, f"does not match this network ({name}: {got.shape} {got.dtype} vs {expected.shape})"
+            )
     slots: list[dict[str, np.ndarray]] = [{} for _ in params]
     permutation = arrays.pop("data/permutation", None)
     for key, value in arrays.items():
         parts = key.split("/")
         if len(parts) != 3 or parts[0] != "optimizer" or not parts[1].isdigit() or int(parts[1]) >= len(params):
-            raise _damaged(path, f"has an unknown entry {key!r}")
+            raise runs.damaged_checkpoint(path, f"has an unknown entry {key!r}")
         p = params[int(parts[1])]
         if value.shape != p.shape or value.dtype != p.dtype:
-            raise _damaged(path, f"has an optimizer buffer {key} of shape {value.shape}, its parameter {p.shape}")
+            raise runs.damaged_checkpoint(
+                path, f"has an optimizer buffer {key} of shape {value.shape}, its parameter {p.shape}"
+            )
         slots[int(parts[1])][parts[2]] = value
     if permutation is None or permutation.ndim != 1 or permutation.dtype.kind not in "iu":
-        raise _damaged(path, "lacks the batch order (data/permutation)")
+        raise runs.damaged_checkpoint(path, "lacks the batch order (data/permutation)")
     meta["model"] = state
     meta["optimizer"] = {"t": meta.pop("optimizer_t"), "state": slots}
     meta["data"] = {**meta["data"], "permutation": permutation}
@@ -120,20 +121,16 @@ def load(path: Path, model: dict[str, np.ndarray], params: list[np.ndarray]) -> 
 
 def _read_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
     if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise _damaged(path, "has a damaged 'meta' entry")
+        raise runs.damaged_checkpoint(path, "has a damaged 'meta' entry")
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise _damaged(path, "has a damaged 'meta' entry (not JSON)") from None
+        raise runs.damaged_checkpoint(path, "has a damaged 'meta' entry (not JSON)") from None
     if not isinstance(meta, dict) or meta.get("engine") != ENGINE:
-        raise _damaged(path, "is not a numpy-engine checkpoint")
+        raise runs.damaged_checkpoint(path, "is not a numpy-engine checkpoint")
     if meta.get("format") != FORMAT:
-        raise _damaged(path, f"has format {meta.get('format')!r}; this version reads format {FORMAT}")
-    for key, kind in META_KEYS.items():
-        if key not in meta:
-            raise _damaged(path, f"lacks its {key!r} entry")
-        if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
-            raise _damaged(path, f"has a damaged {key!r} entry")
+        raise runs.damaged_checkpoint(path, f"has format {meta.get('format')!r}; this version reads format {FORMAT}")
+    runs.check_entries(path, meta, META_KEYS)
     if meta["step"] < 0 or meta["optimizer_t"] < 0:
-        raise _damaged(path, "has a negative step count")
+        raise runs.damaged_checkpoint(path, "has a negative step count")
     return meta

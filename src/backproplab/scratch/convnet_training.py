@@ -146,16 +146,6 @@ def _prepare_folder(config: TrainConfig, out: Path) -> bool:
     return True
 
 
-def _check_resumable(config: TrainConfig, out: Path, checkpoint: dict[str, Any]) -> None:
-    saved = checkpoint["config"]
-    changed = [f for f in TRAJECTORY_FIELDS if saved.get(f) != getattr(config, f)]
-    if changed:
-        diffs = ", ".join(f"{f} {saved.get(f)!r} -> {getattr(config, f)!r}" for f in changed)
-        raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
-    if checkpoint["step"] > config.steps:
-        raise UsageError(f"{out} is already at step {checkpoint['step']}, beyond --steps {config.steps}")
-
-
 def _completed_metrics(config: TrainConfig, out: Path, checkpoint: dict[str, Any]) -> dict[str, Any] | None:
     """On --resume of a run that already completed its steps: its metrics (nothing is touched)."""
     if checkpoint["step"] != config.steps:
@@ -193,7 +183,7 @@ def train(
         checkpoint = None
         if _prepare_folder(config, out):
             checkpoint = convnet_checkpoint.load(out / CHECKPOINT_NAME, net.params, optimizer.params)
-            _check_resumable(config, out, checkpoint)
+            runs.check_resumable(out, checkpoint["config"], checkpoint["step"], config, TRAJECTORY_FIELDS)
             done = _completed_metrics(config, out, checkpoint)
             if done is not None:
                 return {**done, "already_complete": True}
