@@ -73,6 +73,17 @@ def _legend(ax: Any) -> None:
         ax.legend(fontsize=8)
 
 
+def _figure_legend(fig: Any, title: str) -> None:
+    """One legend for every panel, outside them on the right: panels of one figure may each show a
+    different subset of the values (saturated tanh/sigmoid beside silent ReLU-family units)."""
+    entries: dict[str, Any] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    if entries:
+        fig.legend(list(entries.values()), list(entries), loc="outside right upper", fontsize=8, title=title)
+
+
 def _label(factor: str, value: Any) -> str:
     return f"lr {value:g}" if factor == "lr" else str(value)
 
@@ -94,8 +105,9 @@ def _series(entry: dict[str, list[float]] | None) -> tuple[list[float], list[flo
 
 
 def _per_value(ax: Any, factor: str, groups: Groups, get: Callable[[dict[str, Any]], tuple]) -> None:
-    for value, members in groups.items():
-        _band(ax, [get(r) for r in members], _label(factor, value))
+    # A value keeps its colour in every panel, also where other values have nothing to show.
+    for index, (value, members) in enumerate(groups.items()):
+        _band(ax, [get(r) for r in members], _label(factor, value), color=f"C{index % 10}")
 
 
 def _curves_figure(path: Path, factor: str, groups: Groups) -> None:
@@ -122,16 +134,21 @@ def _test_error_figure(path: Path, factor: str, groups: Groups) -> None:
     save_figure(fig, path)
 
 
-def _layer_grid(path: Path, factor: str, groups: Groups, panels: list[tuple[str, str, str]], log: bool) -> None:
+def _panels(count: int) -> tuple[Any, list[Any]]:
+    fig, axes = plt.subplots(1, count, figsize=(3.6 * count + 1.5, 3.6), squeeze=False, layout="constrained")
+    return fig, list(axes[0])
+
+
+def layer_grid_figure(factor: str, groups: Groups, panels: list[tuple[str, str, str]], log: bool) -> Any:
     """``panels``: (stats key, layer, y label); one panel each, the factor's values overlaid."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6), squeeze=False)
-    for ax, (key, layer, ylabel) in zip(axes[0], panels, strict=True):
+    fig, axes = _panels(len(panels))
+    for ax, (key, layer, ylabel) in zip(axes, panels, strict=True):
         _per_value(ax, factor, groups, lambda r, key=key, layer=layer: _series(_stats(r).get(key, {}).get(layer)))
-        ax.set(xlabel="step", ylabel=ylabel, title=layer)
+        ax.set(xlabel="step", ylabel=ylabel, title=f"{layer}: {ylabel}")
         if log:
             ax.set_yscale("log")
-    _legend(axes[0][0])
-    save_figure(fig, path)
+    _figure_legend(fig, factor)
+    return fig
 
 
 def _inside_figures(root: Path, factor: str, groups: Groups) -> list[Path]:
@@ -140,24 +157,23 @@ def _inside_figures(root: Path, factor: str, groups: Groups) -> list[Path]:
         panels = [
             (kind, layer, f"{kind} share") for kind in ("saturated", "silent") for layer in stats.ACTIVATION_LAYERS
         ]
-        _layer_grid(root / "activation_inside.png", factor, groups, panels, log=False)
+        save_figure(layer_grid_figure(factor, groups, panels, log=False), root / "activation_inside.png")
         written.append(root / "activation_inside.png")
     elif factor == "init":
         panels = [("activation_std", layer, "activation std") for layer in stats.ACTIVATION_LAYERS]
         panels += [("weight_std", layer, "weight std") for layer in stats.WEIGHT_LAYERS]
-        _layer_grid(root / "init_inside.png", factor, groups, panels, log=True)
+        save_figure(layer_grid_figure(factor, groups, panels, log=True), root / "init_inside.png")
         written.append(root / "init_inside.png")
     elif factor == "optimizer":
         # The loss on a log scale beside how far each optimizer moves each layer's weights.
         layers = stats.WEIGHT_LAYERS
-        fig, axes = plt.subplots(1, 1 + len(layers), figsize=(4 * (1 + len(layers)), 3.6), squeeze=False)
-        loss_ax, *weight_axes = axes[0]
+        fig, (loss_ax, *weight_axes) = _panels(1 + len(layers))
         _per_value(loss_ax, factor, groups, lambda r: _series(_stats(r).get("loss")))
         loss_ax.set(xlabel="step", ylabel="training loss (log scale)", yscale="log", title="training loss")
         for ax, layer in zip(weight_axes, layers, strict=True):
             _per_value(ax, factor, groups, lambda r, layer=layer: _series(_stats(r).get("weight_std", {}).get(layer)))
             ax.set(xlabel="step", ylabel="weight std", title=f"{layer} weights")
-        _legend(loss_ax)
+        _figure_legend(fig, factor)
         save_figure(fig, root / "optimizer_loss.png")
         written.append(root / "optimizer_loss.png")
     return written

@@ -58,9 +58,10 @@ def choose_machine(
     scheduler: str | None = None,
     warn: Callable[[str], None] = print,
 ) -> Machine:
-    """Default on a CPU: one single-thread worker per core (two 1-thread processes train 1.45x the steps
-    of one 2-thread process); on CUDA: one worker per GPU. Threads not given: the cores shared out
-    among the workers (:func:`backproplab.hardware.threads_per_worker`)."""
+    """Default on a CPU: one single-thread worker per core (two 1-thread processes train 1.19x the steps
+    of one 2-thread process on a 2-core AVX2 EPYC: ``benchmarks/bench_sweep.py``); on CUDA: one worker
+    per GPU. Threads not given: the cores shared out among the workers
+    (:func:`backproplab.hardware.threads_per_worker`)."""
     for flag, value in (("jobs", jobs), ("threads-per-job", threads)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise UsageError(f"--{flag}: must be a positive whole number, got {value!r}")

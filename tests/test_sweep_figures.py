@@ -1,0 +1,40 @@
+"""The sweep's figures read right: one legend names every value, and a value keeps its colour in
+every panel (saturated tanh beside silent ReLU units used to share the first colour)."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib.pyplot as plt
+from matplotlib.colors import to_hex
+
+from backproplab.sweeps import figures, stats
+
+
+def _row(tmp_path, activation: str, kind: str) -> dict:
+    folder = tmp_path / activation
+    folder.mkdir()
+    series = {layer: {"step": [0, 100, 200], "value": [0.1, 0.2, 0.3]} for layer in stats.ACTIVATION_LAYERS}
+    (folder / stats.STATS_FILE).write_text(json.dumps({"saturated": {}, "silent": {}, kind: series}))
+    return {"folder": folder, "activation": activation}
+
+
+def test_activation_inside_has_one_legend_for_all_panels_and_one_colour_per_value(tmp_path) -> None:
+    groups = {"tanh": [_row(tmp_path, "tanh", "saturated")], "relu": [_row(tmp_path, "relu", "silent")]}
+    panels = [(kind, layer, f"{kind} share") for kind in ("saturated", "silent") for layer in stats.ACTIVATION_LAYERS]
+    fig = figures.layer_grid_figure("activation", groups, panels, log=False)
+    try:
+        (legend,) = fig.legends
+        assert [t.get_text() for t in legend.get_texts()] == ["tanh", "relu"]
+        colours: dict[str, set[str]] = {}
+        for ax in fig.axes:
+            assert ax.get_legend() is None
+            for line in ax.get_lines():
+                colours.setdefault(line.get_label(), set()).add(to_hex(line.get_color()))
+        assert set(colours) == {"tanh", "relu"}
+        assert all(len(c) == 1 for c in colours.values()), colours
+        assert colours["tanh"] != colours["relu"]
+        # every panel titled with its layer and what it shows (the layers repeat across kinds)
+        assert [ax.get_title() for ax in fig.axes] == [f"{layer}: {kind} share" for kind, layer, _ in panels]
+    finally:
+        plt.close(fig)
