@@ -143,7 +143,8 @@ def _print_plan(result: dict, spec: SweepSpec, seconds_per_step) -> int:
         steps = sum(c.steps for c, _ in todo)
         per_step = seconds_per_step(spec.base_config(), machine.threads)
         workers = min(machine.jobs, len(todo))
-        print(f"; about {steps * per_step / workers / 60:.0f} min on {workers} workers (training steps only)")
+        plural = "s" if workers != 1 else ""
+        print(f"; about {steps * per_step / workers / 60:.0f} min on {workers} worker{plural} (training steps only)")
     else:
         print()
     return 0

@@ -185,7 +185,8 @@ def lr_search_figure(path: Path, search: dict[str, dict[str, Any]]) -> None:
     for name, entry in search.items():
         rates = sorted((float(lr), err) for lr, err in entry["rates"].items())
         ax.plot([r for r, _ in rates], [np.nan if e is None else e for _, e in rates], "o-", label=name)
-    ax.set(xscale="log", xlabel="learning rate", ylabel="validation error after the short budget")
+    # log y: rates stuck at chance (0.9) would otherwise flatten the 1-5% differences that decide
+    ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="validation error after the short budget")
     ax.set_title("learning-rate search (missing points diverged)")
     _legend(ax)
     save_figure(fig, path)
