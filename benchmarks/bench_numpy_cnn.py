@@ -10,7 +10,7 @@ parameters (the activation and pooling layers are shared by both conv blocks and
     python benchmarks/bench_numpy_cnn.py [--steps 60] [--blocks 5] [--threads 1] [--full]
 
 ``--full`` then trains the NumPy engine for the course's 5,500 steps (``train()`` of
-backproplab.scratch.convnet_training, a run folder in ./runs/dcn-numpy-bench) and prints its test accuracy.
+backproplab.numpy_dcn.engine, a run folder in ./runs/dcn-numpy-bench) and prints its test accuracy.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from threadpoolctl import threadpool_limits
 from backproplab.datasets import mnist
 from backproplab.dcn import DCN, TrainConfig, make_optimizer
 from backproplab.dcn.training import forward_backward, make_autocast
-from backproplab.scratch import convnet_training
-from backproplab.scratch.convnet import LAYERS, ConvNet
+from backproplab.numpy_dcn import engine as convnet_training
+from backproplab.numpy_dcn.convnet import LAYERS, ConvNet
 from backproplab.scratch.optimizers import make_optimizer as make_numpy_optimizer
 
 BATCH = 50

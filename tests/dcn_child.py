@@ -49,7 +49,7 @@ def main() -> int:
     dcn_argv = sys.argv[split + 1 :]
 
     from backproplab import cli
-    from backproplab.dcn import training
+    from backproplab.mnist_net import run as training
 
     data = synthetic_mnist()
     training.load_data = lambda config, progress=True: data

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backproplab.dcn.model import ACTIVATIONS as TORCH_DCN_ACTIVATIONS
-from backproplab.scratch.activations import ACTIVATIONS
-from backproplab.scratch.conv import (
+from backproplab.numpy_dcn.conv import (
     ActivationLayer,
     Conv2D,
     Dense,
@@ -21,6 +20,7 @@ from backproplab.scratch.conv import (
     MaxPool2x2,
     make_activation,
 )
+from backproplab.scratch.activations import ACTIVATIONS
 from backproplab.scratch.gradcheck import numerical_gradient, rel_error
 from torch_reference import torch_activations
 

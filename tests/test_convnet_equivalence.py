@@ -13,10 +13,10 @@ import torch.nn.functional as F
 from threadpoolctl import threadpool_limits
 
 from backproplab.dcn import model as dcn_model
-from backproplab.dcn.choices import INITS as DCN_INITS
 from backproplab.dcn.model import DCN
-from backproplab.scratch.convnet import INITS, LAYERS, ConvNet, weight_variable
-from backproplab.scratch.convnet_check import Step, float64_twin, numpy_losses, random_steps, relative_difference
+from backproplab.mnist_net.choices import INITS as DCN_INITS
+from backproplab.numpy_dcn.check import Step, float64_twin, numpy_losses, random_steps, relative_difference
+from backproplab.numpy_dcn.convnet import INITS, LAYERS, ConvNet, weight_variable
 from backproplab.scratch.gradcheck import rel_error
 from backproplab.scratch.losses import cross_entropy_sum
 

@@ -11,12 +11,12 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from backproplab import cli, runs
-from backproplab.dcn.choices import MONITORED
-from backproplab.dcn.config import TrainConfig
-from backproplab.errors import UsageError
+from backproplab.errors import TrainingDiverged, UsageError
+from backproplab.mnist_net import run as run_module
+from backproplab.mnist_net.config import TrainConfig
+from backproplab.mnist_net.contract import MONITORED
+from backproplab.mnist_net.run import train
 from backproplab.monitoring import read_histogram_tags, read_scalars
-from backproplab.scratch import convnet_training
-from backproplab.scratch.convnet_training import TrainingDiverged, train
 
 STATS = ("min", "max", "mean", "std", "nonfinite")
 EVAL_TAGS = ("eval/validation_error", "eval/test_error", "eval/validation_accuracy", "eval/test_accuracy")
@@ -35,7 +35,14 @@ def synthetic_mnist(n_train: int = 60, n_eval: int = 20, seed: int = 0):
 
 
 def small_config(tmp_path, **overrides) -> TrainConfig:
-    settings = {"steps": 5, "batch_size": 8, "eval_every": 3, "monitor_every": 2, "out": str(tmp_path / "run")}
+    settings = {
+        "engine": "numpy",
+        "steps": 5,
+        "batch_size": 8,
+        "eval_every": 3,
+        "monitor_every": 2,
+        "out": str(tmp_path / "run"),
+    }
     settings.update(overrides)
     return TrainConfig(**settings)
 
@@ -152,7 +159,7 @@ def test_a_claimed_folder_and_an_existing_run_are_refused(tmp_path) -> None:
 def finished_run(tmp_path_factory):
     """A 2-step run of the numpy engine with a checkpoint (momentum: it has optimizer buffers)."""
     out = tmp_path_factory.mktemp("finished") / "run"
-    config = TrainConfig(steps=2, eval_every=2, batch_size=8, optimizer="momentum", out=str(out))
+    config = TrainConfig(engine="numpy", steps=2, eval_every=2, batch_size=8, optimizer="momentum", out=str(out))
     with threadpool_limits(limits=1, user_api="blas"):
         train(config, synthetic_mnist(), progress=False)
     return out
@@ -230,20 +237,20 @@ def test_sigterm_stops_the_run_as_ctrl_c_and_it_resumes(tmp_path, monkeypatch, c
     import os
     import signal
 
-    real_train = convnet_training.train
+    real_train = run_module.train
 
     def terminate(step: int, loss: float) -> None:
         if step == 3:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(convnet_training, "train", lambda *a, **k: real_train(*a, **{**k, "callback": terminate}))
+    monkeypatch.setattr(run_module, "train", lambda *a, **k: real_train(*a, **{**k, "callback": terminate}))
     common = ["dcn", "--engine", "numpy", "--quiet", "--out", str(tmp_path / "run"), "--batch-size", "8"]
     assert cli.main([*common, "--steps", "6", "--eval-every", "2"]) == 128 + signal.SIGTERM
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "stopped by SIGTERM" in err and "--resume" in err
     stopped = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert stopped["status"] == "interrupted" and stopped["final"]["steps_done"] == 4
-    monkeypatch.setattr(convnet_training, "train", real_train)
+    monkeypatch.setattr(run_module, "train", real_train)
     assert cli.main([*common, "--resume"]) == 0
     finished = (tmp_path / "run" / "metrics.json").read_bytes()
     assert json.loads(finished)["final"]["steps_done"] == 6
@@ -253,20 +260,33 @@ def test_sigterm_stops_the_run_as_ctrl_c_and_it_resumes(tmp_path, monkeypatch, c
     assert (tmp_path / "run" / "metrics.json").read_bytes() == finished
 
 
-def test_the_numpy_engine_never_imports_torch(tmp_path) -> None:
+def test_the_numpy_engine_never_imports_torch_nor_the_torch_engine(tmp_path) -> None:
+    """A whole numpy-engine run, through the CLI's loop, in a fresh process: neither torch nor
+    ``backproplab.dcn`` (the torch engine's package) is ever imported."""
     import subprocess
+    from pathlib import Path
 
-    code = (
-        "import sys; from backproplab.scratch import convnet_training, convnet, conv; "
-        "from backproplab.commands import dcn; assert 'torch' not in sys.modules, 'torch imported'"
-    )
+    code = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from backproplab.commands import dcn
+from backproplab.mnist_net.config import TrainConfig
+from backproplab.mnist_net.run import train
+from dcn_child import synthetic_mnist
+config = TrainConfig(engine="numpy", steps=2, batch_size=8, eval_every=2, schedule="cosine", threads=1,
+                     out={str(tmp_path / "run")!r})
+assert train(config, synthetic_mnist(), progress=False)["status"] == "completed"
+loaded = sorted(m for m in sys.modules if m == "torch" or m.startswith(("torch.", "backproplab.dcn")))
+assert not loaded, loaded
+assert "backproplab.numpy_dcn.engine" in sys.modules
+"""
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.fixture
 def fake_mnist(monkeypatch):
     data = synthetic_mnist()
-    monkeypatch.setattr(convnet_training, "load_data", lambda config, progress=True: data)
+    monkeypatch.setattr(run_module, "load_data", lambda config, progress=True: data)
     return data
 
 
@@ -290,7 +310,7 @@ def test_cli_rejects_an_unknown_engine(capsys) -> None:
 
 
 def test_numpy_predictions_shape_and_empty() -> None:
-    from backproplab.scratch.convnet import ConvNet
+    from backproplab.numpy_dcn.convnet import ConvNet
 
     net = ConvNet()
     assert net.predict(np.zeros((3, 784), np.float32)).shape == (3,)

@@ -18,8 +18,8 @@ import torch
 from backproplab import cli
 from backproplab.commands import tensorboard as tb_command
 from backproplab.dcn import MONITORED, TrainConfig, TrainingDiverged, train
-from backproplab.dcn import training as train_module
 from backproplab.errors import UsageError
+from backproplab.mnist_net import run as train_module
 from backproplab.monitoring import read_histogram_tags, read_scalars
 from dcn_child import synthetic_mnist
 
@@ -194,7 +194,7 @@ def test_existing_run_needs_resume_or_overwrite(tmp_path) -> None:
 
 @pytest.fixture
 def fake_mnist(monkeypatch):
-    """The CLI loads MNIST through train.load_data; give it the synthetic set."""
+    """The CLI loads MNIST through mnist_net.run.load_data; give it the synthetic set."""
     data = synthetic_mnist()
     monkeypatch.setattr(train_module, "load_data", lambda config, progress=True: data)
     return data

@@ -13,7 +13,7 @@ import torch
 
 from backproplab import cli, hardware
 from backproplab.dcn import train
-from backproplab.dcn import training as train_module
+from backproplab.mnist_net import run as train_module
 from test_dcn_train import small_config, synthetic_mnist
 
 

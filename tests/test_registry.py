@@ -73,7 +73,7 @@ def test_building_the_cli_and_dcn_help_does_not_import_torch() -> None:
     code = (
         "import sys, contextlib, io\n"
         "from backproplab.cli import build_parser\n"
-        "from backproplab.dcn.config import TrainConfig\n"
+        "from backproplab.mnist_net.config import TrainConfig\n"
         "TrainConfig(activation='ReLU')\n"
         "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):\n"
         "    build_parser().parse_args(['dcn', '--help'])\n"
@@ -89,8 +89,8 @@ def test_building_the_cli_and_dcn_help_does_not_import_torch() -> None:
 
 def test_an_init_name_draws_the_same_distribution_in_both_engines() -> None:
     torch = pytest.importorskip("torch")
-    from backproplab.dcn.choices import INITS as DCN_INITS
     from backproplab.dcn.model import weight_variable
+    from backproplab.mnist_net.choices import INITS as DCN_INITS
     from backproplab.scratch.layer import INITS, init_weights
 
     shared = [name for name in INITS if name in DCN_INITS]
@@ -109,7 +109,7 @@ def test_an_init_name_draws_the_same_distribution_in_both_engines() -> None:
 
 def test_an_activation_name_computes_the_same_function_in_both_engines() -> None:
     torch = pytest.importorskip("torch")
-    from backproplab.dcn.choices import ACTIVATIONS as DCN_ACTIVATIONS
+    from backproplab.mnist_net.choices import ACTIVATIONS as DCN_ACTIVATIONS
     from backproplab.scratch.activations import ACTIVATIONS
 
     shared = [name for name in ACTIVATIONS if name in DCN_ACTIVATIONS]
@@ -122,8 +122,8 @@ def test_an_activation_name_computes_the_same_function_in_both_engines() -> None
 
 def test_an_optimizer_name_takes_the_same_steps_in_both_engines() -> None:
     torch = pytest.importorskip("torch")
-    from backproplab.dcn.choices import OPTIMIZERS as DCN_OPTIMIZERS
     from backproplab.dcn.optim import make_optimizer as make_torch_optimizer
+    from backproplab.mnist_net.choices import OPTIMIZERS as DCN_OPTIMIZERS
     from backproplab.scratch.optimizers import OPTIMIZERS, make_optimizer
 
     shared = [name for name in OPTIMIZERS if name in DCN_OPTIMIZERS]

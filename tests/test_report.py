@@ -200,8 +200,7 @@ def test_report_rebuilds_from_finished_results_without_training(quick, tmp_path,
 
     monkeypatch.setattr("backproplab.scratch.NeuralNetwork.fit_model", no_training)
     monkeypatch.setattr("backproplab.experiments.deep_study.train_config", no_training)
-    monkeypatch.setattr("backproplab.dcn.train", no_training)
-    monkeypatch.setattr("backproplab.scratch.convnet_training.train", no_training)
+    monkeypatch.setattr("backproplab.mnist_net.run.train", no_training)
     monkeypatch.setattr("backproplab.sweeps.sweep.run_sweep", no_training)
     out = tmp_path / "again"
     build_report(out, quick=True, progress=False, results_dir=results)

@@ -145,7 +145,7 @@ def test_tensorboard_shows_mlp_and_dcn_runs_side_by_side(tmp_path, monkeypatch) 
     from tensorboard.backend.event_processing.plugin_event_multiplexer import EventMultiplexer
 
     from backproplab.cli import main
-    from backproplab.dcn import training
+    from backproplab.mnist_net import run as training
     from dcn_child import synthetic_mnist
 
     monkeypatch.chdir(tmp_path)

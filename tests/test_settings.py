@@ -88,8 +88,8 @@ def test_none_is_allowed_only_where_it_is_the_default() -> None:
 
 
 def test_the_real_configs_check_once_when_built() -> None:
-    from backproplab.dcn.config import TrainConfig
     from backproplab.experiments.mlp_run import MLPConfig
+    from backproplab.mnist_net.config import TrainConfig
 
     config = TrainConfig(activation="Leaky-ReLU", init="He", optimizer="NAG", precision="bfloat16")
     assert (config.activation, config.init, config.optimizer, config.precision) == (

@@ -14,9 +14,9 @@ import torch
 from backproplab import cli, runs
 from backproplab.dcn import TrainConfig, train
 from backproplab.dcn.checkpoint import load_checkpoint
-from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS
-from backproplab.dcn.training import schedule_factor
 from backproplab.io import write_json
+from backproplab.mnist_net.choices import ACTIVATIONS, INITS, OPTIMIZERS
+from backproplab.mnist_net.contract import schedule_factor
 from backproplab.monitoring import SummaryWriter, read_histograms
 from backproplab.sweeps import spec as sweep_spec
 from backproplab.sweeps import state, stats

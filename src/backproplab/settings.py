@@ -53,6 +53,12 @@ class Setting:
     group: str = "options"
     default_text: str | None = None
     cli: bool = True
+    shapes: str | None = None
+
+
+#: What a setting can shape (``setting(shapes=...)``): the numbers a run computes, or only what it
+#: records when (evaluations, summaries). A resumed run must keep both kinds.
+SHAPES = ("trajectory", "record")
 
 
 def setting(
@@ -68,12 +74,21 @@ def setting(
     group: str = "options",
     default_text: str | None = None,
     cli: bool = True,
+    shapes: str | None = None,
 ) -> Any:
     """A dataclass field with its one declaration: default, help, flag (default ``--field-name``),
     extra flag spellings, how to parse the text (default: from the annotation), the check, a registry
-    of valid names, the argument group, the default as --help shows it, and whether it is a flag."""
-    meta = Setting(help, flag, aliases, parse, check, choices, metavar, group, default_text, cli)
+    of valid names, the argument group, the default as --help shows it, whether it is a flag, and
+    what of a run it shapes (one of :data:`SHAPES`, or None)."""
+    if shapes is not None and shapes not in SHAPES:
+        raise ValueError(f"shapes={shapes!r}: use one of {SHAPES} or None")
+    meta = Setting(help, flag, aliases, parse, check, choices, metavar, group, default_text, cli, shapes)
     return dataclasses.field(default=default, metadata={"setting": meta})
+
+
+def fields_shaping(cls: type, *kinds: str) -> tuple[str, ...]:
+    """The names of the settings of ``cls`` declared with ``shapes`` in ``kinds``, in declaration order."""
+    return tuple(f.name for f, meta in settings_of(cls) if meta.shapes in kinds)
 
 
 def settings_of(cls: type) -> list[tuple[dataclasses.Field, Setting]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from backproplab import runs
-from backproplab.dcn.config import TrainConfig
+from backproplab.mnist_net.config import TrainConfig
 from backproplab.settings import add_arguments, given
 
 # torch is imported only when a run starts: building the parser must stay fast for every command.
@@ -57,14 +57,9 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, 
 
 
 def run(args: argparse.Namespace) -> int:
+    from backproplab.mnist_net.run import train
+
     config = config_from_args(args)
-    if config.engine == "numpy":
-        from backproplab.scratch.convnet_training import check_config, train
-
-        config = check_config(config)
-    else:
-        from backproplab.dcn.training import train
-
     quiet = args.quiet
     out = Path(config.out_dir())
     try:

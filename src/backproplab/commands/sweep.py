@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
-from backproplab.dcn.config import TrainConfig
+from backproplab.mnist_net.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
+from backproplab.mnist_net.config import TrainConfig
 from backproplab.settings import add_arguments, given
 from backproplab.sweeps.spec import DEFAULT_SWEEPS_DIR, LR_FACTOR, LR_POINTS, PRESETS, SweepSpec, parse_list
 

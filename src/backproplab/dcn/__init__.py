@@ -1,11 +1,11 @@
-"""The deep convolutional network on MNIST (PyTorch), monitored in TensorBoard.
+"""The PyTorch engine of the MNIST network: the DCN, its step, evaluation and checkpoint.
 
 - :class:`DCN`: the network (``DCN(activation=..., init=..., dropout=...)``).
-- :class:`TrainConfig` and :func:`train`: one training run from a config, returning its metrics.
-- Registries (:mod:`backproplab.dcn.choices`, torch-free): :data:`ACTIVATIONS`, :data:`INITS`,
-  :data:`OPTIMIZERS`, :data:`PRECISIONS`.
+- :class:`TorchEngine`: what this engine supplies to the shared run loop (:mod:`backproplab.mnist_net`).
+- Re-exported from :mod:`backproplab.mnist_net` for convenience: :class:`TrainConfig`, :func:`train`
+  (either engine, as ``config.engine`` says), the registries and :data:`MONITORED`.
 
-Names are resolved lazily, so ``import backproplab.dcn.config`` (the CLI) does not import torch.
+Names are resolved lazily, so ``import backproplab.dcn`` does not import torch.
 """
 
 from __future__ import annotations
@@ -14,24 +14,25 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "TrainConfig": "config",
-    "ACTIVATIONS": "choices",
-    "DCN": "model",
-    "INITS": "choices",
-    "count_parameters": "model",
-    "flops_per_step": "model",
-    "OPTIMIZERS": "choices",
-    "PRECISIONS": "choices",
-    "make_optimizer": "optim",
-    "MONITORED": "training",
-    "TrainingDiverged": "training",
-    "evaluate": "training",
-    "train": "training",
+    "TrainConfig": "backproplab.mnist_net.config",
+    "ACTIVATIONS": "backproplab.mnist_net.choices",
+    "DCN": "backproplab.dcn.model",
+    "INITS": "backproplab.mnist_net.choices",
+    "count_parameters": "backproplab.dcn.model",
+    "flops_per_step": "backproplab.dcn.model",
+    "OPTIMIZERS": "backproplab.mnist_net.choices",
+    "PRECISIONS": "backproplab.mnist_net.choices",
+    "make_optimizer": "backproplab.dcn.optim",
+    "MONITORED": "backproplab.mnist_net.contract",
+    "TrainingDiverged": "backproplab.errors",
+    "TorchEngine": "backproplab.dcn.training",
+    "evaluate": "backproplab.dcn.training",
+    "train": "backproplab.mnist_net.run",
 }
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f"backproplab.dcn.{_EXPORTS[name]}"), name)
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'backproplab.dcn' has no attribute {name!r}")

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from backproplab.dcn.choices import ACTIVATIONS, INITS, WeightInit
 from backproplab.errors import UsageError
+from backproplab.mnist_net.choices import ACTIVATIONS, INITS, WeightInit
 
 # ----------------------------------------------------------------------------- initialisers
 
@@ -96,8 +96,6 @@ def maxout(z: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- the network
-
-LAYERS = ("conv1", "conv2", "fc1", "fc2")
 
 
 class DCN(nn.Module):

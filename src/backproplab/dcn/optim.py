@@ -1,4 +1,4 @@
-"""Optimizers by name (:data:`OPTIMIZERS`, declared in :mod:`backproplab.dcn.choices` with the sweep
+"""Optimizers by name (:data:`OPTIMIZERS`, declared in :mod:`backproplab.mnist_net.choices` with the sweep
 that chose each default learning rate): ``make_optimizer("adam", model.parameters())``."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import torch
 
-from backproplab.dcn.choices import OPTIMIZERS
+from backproplab.mnist_net.choices import OPTIMIZERS
 
 __all__ = ["OPTIMIZERS", "make_optimizer"]
 

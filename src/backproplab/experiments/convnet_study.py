@@ -72,8 +72,8 @@ def run_convnet_study(
 def _compute(
     config: dict[str, Any], folder: Path, data_dir: str | Path | None, progress: bool
 ) -> tuple[dict[str, Any], Arrays]:
-    from backproplab.dcn import TrainConfig
-    from backproplab.scratch.convnet_training import train
+    from backproplab.mnist_net.config import TrainConfig
+    from backproplab.mnist_net.run import train
 
     train_config = TrainConfig(**config["train"], out=str(folder / RUN_FOLDER), overwrite=True)
     data = study_data(data_dir, train_config.seed, config["subsets"], progress)
@@ -110,7 +110,7 @@ def agreement_losses(
 
     from backproplab.dcn.model import DCN
     from backproplab.dcn.optim import make_optimizer
-    from backproplab.scratch.convnet_check import float64_twin, numpy_losses
+    from backproplab.numpy_dcn.check import float64_twin, numpy_losses
 
     if steps * batch_size > len(labels):
         raise ValueError(f"{steps} steps of {batch_size} need {steps * batch_size} images, there are {len(labels)}")

@@ -64,7 +64,8 @@ def study_data(data_dir: str | Path | None, seed: int, subsets: dict[str, int] |
 def _compute(
     config: dict[str, Any], folder: Path, data_dir: str | Path | None, progress: bool
 ) -> tuple[dict[str, Any], Arrays]:
-    from backproplab.dcn import TrainConfig, train
+    from backproplab.mnist_net.config import TrainConfig
+    from backproplab.mnist_net.run import train
 
     train_config = TrainConfig(**config["train"], out=str(folder / RUN_FOLDER), overwrite=True)
     data = study_data(data_dir, train_config.seed, config["subsets"], progress)

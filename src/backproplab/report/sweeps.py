@@ -143,8 +143,8 @@ def _render_sweep(
         if tuned
         else "Learning rates were <b>not</b> tuned per optimizer in this build: each optimizer runs at its default "
         "rate (chosen once for this network by a 400-step search of three rates, see "
-        f"{code('backproplab.dcn.choices').markup}; Adam at the course's 1e-4), so the optimizer ranking below is "
-        f"a ranking at those rates (the tuned comparison is {code('report --full').markup})."
+        f"{code('backproplab.mnist_net.choices').markup}; Adam at the course's 1e-4), so the optimizer ranking "
+        f"below is a ranking at those rates (the tuned comparison is {code('report --full').markup})."
     )
     statuses = Counter(r["status"] for r in rows)
     section.paragraph(

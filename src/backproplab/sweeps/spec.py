@@ -1,6 +1,6 @@
 """What a sweep trains: its settings, the runs they expand to, and each run's folder (no torch here).
 
-A run is a :class:`~backproplab.dcn.config.TrainConfig`. Its folder name is a readable name plus a
+A run is a :class:`~backproplab.mnist_net.config.TrainConfig`. Its folder name is a readable name plus a
 short hash of every setting that shapes its trajectory (``TRAJECTORY_FIELDS``, ``steps``, the
 learning rate in effect and the data source), so two sweeps asking for the same run find the
 same folder, and a changed setting never reuses a folder.
@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backproplab.dcn.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
-from backproplab.dcn.config import TRAJECTORY_FIELDS, TrainConfig
 from backproplab.errors import UsageError
+from backproplab.mnist_net.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
+from backproplab.mnist_net.config import TRAJECTORY_FIELDS, TrainConfig
+from backproplab.mnist_net.engine import engine_for
 from backproplab.registry import UnknownName
 
 PRESETS = ("course", "lr")
@@ -108,7 +109,8 @@ class SweepSpec:
             raise UsageError("--lrs: the lr preset chooses the rates itself; drop --lrs or the preset")
         if isinstance(self.lr_steps, bool) or not isinstance(self.lr_steps, int) or self.lr_steps <= 0:
             raise UsageError(f"--lr-steps: must be a positive whole number, got {self.lr_steps!r}")
-        self.base_config().validate()
+        base = self.base_config()
+        engine_for(base).check(base)  # what the engine has and this machine can run, before any run starts
         return self
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from backproplab import hardware
-from backproplab.dcn.config import TrainConfig
 from backproplab.errors import UsageError
 from backproplab.io import write_json
+from backproplab.mnist_net.config import TrainConfig
 from backproplab.sweeps import figures, hparams, state, table
 from backproplab.sweeps.runner import SweepProgress, run_dask, run_local
 from backproplab.sweeps.spec import (

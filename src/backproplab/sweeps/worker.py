@@ -64,11 +64,12 @@ def execute(task: dict[str, Any], data: Any, callback: Callable[[int, float], No
     """Train (or skip, or resume) the task's run; return a short result. KeyboardInterrupt passes
     through (the run is then marked interrupted with its checkpoint).
 
-    :func:`~backproplab.dcn.training.train` claims the run folder itself: a folder another process
+    :func:`~backproplab.mnist_net.run.train` claims the run folder itself: a folder another process
     is training in (a second sweep sharing the runs folder) fails here with that reason, and its
     files are left alone."""
-    from backproplab.dcn.config import TrainConfig
-    from backproplab.dcn.training import TrainingDiverged, train
+    from backproplab.errors import TrainingDiverged
+    from backproplab.mnist_net.config import TrainConfig
+    from backproplab.mnist_net.run import train
 
     config = TrainConfig.from_dict(task["config"])
     folder = Path(config.out)

@@ -1,4 +1,4 @@
-r"""The course's deep convolutional network, built from the NumPy layers of :mod:`backproplab.scratch.conv`.
+r"""The course's deep convolutional network, built from the NumPy layers of :mod:`backproplab.numpy_dcn.conv`.
 
     x (N, 784) or (N, 28, 28, 1)
     conv1  5x5, 1 -> 32, SAME   -> act -> maxpool 2x2    (N, 14, 14, 32)
@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.scratch.conv import Conv2D, Dense, Dropout, Flatten, MaxPool2x2, make_activation
+from backproplab.mnist_net.contract import LAYERS
+from backproplab.numpy_dcn.conv import Conv2D, Dense, Dropout, Flatten, MaxPool2x2, make_activation
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 
-LAYERS = ("conv1", "conv2", "fc1", "fc2")
 BIAS_INIT = 0.1
 _MONOTONE = {"identity", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "maxout"}
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from backproplab.scratch.convnet import ConvNet
+from backproplab.numpy_dcn.convnet import ConvNet
 from backproplab.scratch.optimizers import make_optimizer
 
 #: One step's inputs: images (B, 784) float64, labels (B,) int, dropout mask (B, 1024) of 0 or 1/(1-p).

@@ -1,4 +1,4 @@
-"""Every name a DCN user can choose, declared once and without importing torch.
+"""Every name a user of the MNIST network can choose, for both engines, declared once and without importing torch.
 
 The command line lists and checks these names without torch; :mod:`backproplab.dcn.model` and
 :mod:`backproplab.dcn.optim` build the network and the optimizer from the same entries. Names mean
@@ -128,7 +128,7 @@ PRECISIONS: Registry[str] = Registry(
     aliases={"float32": "fp32", "bfloat16": "bf16"},
 )
 
-#: Learning-rate schedules (:func:`backproplab.dcn.training.schedule_factor`): constant is the course's.
+#: Learning-rate schedules (:func:`backproplab.mnist_net.contract.schedule_factor`): constant is the course's.
 SCHEDULES: Registry[str] = Registry(
     "schedule",
     {"constant": "the rate as given", "cosine": "cosine decay to 0 at the last step", "step": "x0.1 at 50% and 75%"},
@@ -136,30 +136,9 @@ SCHEDULES: Registry[str] = Registry(
 )
 
 #: Which implementation trains the network: PyTorch (autograd) or the NumPy engine (backprop by hand).
-ENGINES: Registry[str] = Registry(
+#: Entries: the engine's class (:class:`backproplab.mnist_net.engine.Engine`), imported on first use.
+ENGINES: Registry[Any] = Registry(
     "engine",
-    {"torch": "the PyTorch DCN", "numpy": "the same network with backprop written by hand in NumPy"},
+    {"torch": Lazy("backproplab.dcn.training:TorchEngine"), "numpy": Lazy("backproplab.numpy_dcn.engine:NumpyEngine")},
     aliases={"pytorch": "torch", "scratch": "numpy"},
-)
-
-#: The tensors summarised every monitoring interval, by TensorBoard name (a contract shared by both
-#: engines: the report, the sweeps and the tests rely on these tags).
-MONITORED = (
-    "conv1/weights",
-    "conv1/biases",
-    "conv1/net_input",
-    "conv1/activation",
-    "conv1/pooled",
-    "conv2/weights",
-    "conv2/biases",
-    "conv2/net_input",
-    "conv2/activation",
-    "conv2/pooled",
-    "fc1/weights",
-    "fc1/biases",
-    "fc1/net_input",
-    "fc1/activation",
-    "fc2/weights",
-    "fc2/biases",
-    "fc2/net_input",
 )

@@ -1,4 +1,4 @@
-"""Every setting of a DCN training run, checked before any data is read (no torch import here)."""
+"""Every setting of a run of the MNIST network (either engine), checked once when built (no torch import here)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backproplab.dcn.choices import ACTIVATIONS, ENGINES, INITS, OPTIMIZERS, PRECISIONS, SCHEDULES
 from backproplab.divergence import ON_DIVERGENCE
 from backproplab.errors import UsageError
+from backproplab.mnist_net.choices import ACTIVATIONS, ENGINES, INITS, OPTIMIZERS, PRECISIONS, SCHEDULES
 from backproplab.settings import (
     Invalid,
+    fields_shaping,
     fraction,
     non_negative_int,
     positive_float,
@@ -22,24 +23,6 @@ from backproplab.settings import (
 )
 
 DEFAULT_RUNS_DIR = Path("runs") / "dcn"
-
-
-#: Settings that shape the trajectory: a resumed run must use the same values (``steps`` may grow).
-TRAJECTORY_FIELDS = (
-    "engine",
-    "activation",
-    "init",
-    "optimizer",
-    "lr",
-    "schedule",
-    "batch_size",
-    "dropout",
-    "seed",
-    "eval_every",
-    "monitor_every",
-    "precision",
-    "validation_size",
-)
 
 
 def _default_lrs() -> str:
@@ -88,12 +71,14 @@ class TrainConfig:
         "nonlinearity (maxout: 2 pieces, so conv1/conv2/fc1 have twice the weights)",
         choices=ACTIVATIONS,
         group=_NET,
+        shapes="trajectory",
     )
     init: str = setting(
         "truncated_normal",
         "weight initialisation (truncated_normal: std 0.1 cut at 2 std; biases are always 0.1)",
         choices=INITS,
         group=_NET,
+        shapes="trajectory",
     )
     dropout: float = setting(
         0.5,
@@ -101,8 +86,9 @@ class TrainConfig:
         check=fraction(low_closed=True, why="is the probability of dropping a unit"),
         metavar="P",
         group=_NET,
+        shapes="trajectory",
     )
-    optimizer: str = setting("adam", "update rule", choices=OPTIMIZERS, group=_TRAIN)
+    optimizer: str = setting("adam", "update rule", choices=OPTIMIZERS, group=_TRAIN, shapes="trajectory")
     lr: float | None = setting(
         None,
         "learning rate",
@@ -110,6 +96,7 @@ class TrainConfig:
         metavar="RATE",
         group=_TRAIN,
         default_text=f"per optimizer: {_default_lrs()}",
+        shapes="trajectory",
     )
     schedule: str = setting(
         "constant",
@@ -117,17 +104,33 @@ class TrainConfig:
         "75% of the steps)",
         choices=SCHEDULES,
         group=_TRAIN,
+        shapes="trajectory",
     )
     steps: int = setting(5500, "training steps", check=positive_int, metavar="N", group=_TRAIN)
-    batch_size: int = setting(50, "images per step", check=positive_int, metavar="N", group=_TRAIN)
+    batch_size: int = setting(50, "images per step", check=positive_int, metavar="N", group=_TRAIN, shapes="trajectory")
     seed: int = setting(
-        0, "seed of the weights, dropout and batch order", check=non_negative_int, metavar="N", group=_TRAIN
+        0,
+        "seed of the weights, dropout and batch order",
+        check=non_negative_int,
+        metavar="N",
+        group=_TRAIN,
+        shapes="trajectory",
     )
     eval_every: int = setting(
-        1100, "steps between validation/test evaluations and checkpoints", check=positive_int, metavar="N", group=_OUT
+        1100,
+        "steps between validation/test evaluations and checkpoints",
+        check=positive_int,
+        metavar="N",
+        group=_OUT,
+        shapes="record",
     )
     monitor_every: int = setting(
-        100, "steps between histogram/statistics summaries", check=positive_int, metavar="N", group=_OUT
+        100,
+        "steps between histogram/statistics summaries",
+        check=positive_int,
+        metavar="N",
+        group=_OUT,
+        shapes="record",
     )
     engine: str = setting(
         "torch",
@@ -135,6 +138,7 @@ class TrainConfig:
         "CPU, with the activations and optimizers of the NumPy engine; --threads sets its BLAS threads)",
         choices=ENGINES,
         group=_HW,
+        shapes="trajectory",
     )
     threads: int | str | None = setting(
         "auto",
@@ -152,6 +156,7 @@ class TrainConfig:
         choices=PRECISIONS,
         metavar="P",
         group=_HW,
+        shapes="trajectory",
     )
     deterministic: bool = setting(
         False,
@@ -191,7 +196,9 @@ class TrainConfig:
         metavar="WHAT",
         group=_OUT,
     )
-    validation_size: int = setting(5000, "training images held out for validation", check=positive_int, cli=False)
+    validation_size: int = setting(
+        5000, "training images held out for validation", check=positive_int, cli=False, shapes="trajectory"
+    )
 
     def __post_init__(self) -> None:
         validate(self)
@@ -222,22 +229,6 @@ class TrainConfig:
     def out_dir(self) -> Path:
         return Path(self.out) if self.out else DEFAULT_RUNS_DIR / self.run_name()
 
-    def validate(self) -> TrainConfig:
-        """Check what needs this machine (the device); the settings themselves were checked when built."""
-        self._validate_device()
-        return self
-
-    def _validate_device(self) -> None:
-        if self.device == "cpu":
-            return
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UsageError(f"--device: {self.device!r} asked for but no CUDA GPU is available; use --device cpu")
-        index = self.device.partition(":")[2]
-        if index and int(index) >= torch.cuda.device_count():
-            raise UsageError(f"--device: no GPU {self.device!r}; {torch.cuda.device_count()} available")
-
     def to_dict(self) -> dict[str, Any]:
         """Every setting, plus the learning rate in effect and the output folder (for config.json)."""
         out = dataclasses.asdict(self)
@@ -251,3 +242,7 @@ class TrainConfig:
         """Inverse of :meth:`to_dict` (derived entries and unknown keys are ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
+
+
+#: Settings a resumed run must keep (``steps`` may grow): those that shape its numbers or its record.
+TRAJECTORY_FIELDS = fields_shaping(TrainConfig, "trajectory", "record")
