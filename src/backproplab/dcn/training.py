@@ -125,7 +125,8 @@ def check_resources(config: TrainConfig) -> None:
     """Refuse (one line) a thread count above the cores, or a batch too large for the memory,
     before anything is allocated."""
     limits.check_threads(config.threads)
-    model = DCN(config.activation, config.init, config.dropout)  # 13 MB: cheap beside what it checks
+    with torch.device("meta"):  # shapes only: no memory, no time
+        model = DCN(config.activation, config.init, config.dropout)
     images = max(config.batch_size, EVAL_BATCH)
     # weights, gradients and up to two optimizer slots; per image, activations and their gradients
     needed = 4 * (4 * count_parameters(model) + 3 * _FLOATS_PER_IMAGE * model.act.pieces * images) + _MNIST_BYTES
