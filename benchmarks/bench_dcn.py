@@ -45,7 +45,8 @@ from torch import nn
 from backproplab import hardware
 from backproplab.datasets import mnist
 from backproplab.dcn import DCN, TrainConfig, flops_per_step, make_optimizer, train
-from backproplab.dcn.training import forward_backward, make_autocast, write_summaries
+from backproplab.dcn.training import TorchEngine, forward_backward, make_autocast
+from backproplab.mnist_net.run import write_summaries
 from backproplab.monitoring import SummaryWriter
 
 BATCH = 50
@@ -143,6 +144,8 @@ def ours_variant(data: mnist.Datasets, device: torch.device, precision: str, log
     optimizer = make_optimizer("adam", model.parameters())
     autocast = make_autocast(device, precision)
     writer = SummaryWriter(logdir) if logdir is not None else None
+    engine = TorchEngine()  # for its monitored tensors, as the run loop reads them
+    engine.model = model
 
     def step(x: torch.Tensor, y: torch.Tensor, i: int) -> None:
         monitor = writer is not None and i % MONITOR_EVERY == 0
@@ -153,7 +156,7 @@ def ours_variant(data: mnist.Datasets, device: torch.device, precision: str, log
             writer.add_scalar("train/loss", loss_value, i)
             if monitor:
                 writer.add_scalar("train/accuracy", (logits.argmax(1) == y).float().mean().item(), i)
-                write_summaries(writer, model, capture, i)
+                write_summaries(writer, engine.monitored(capture), i)
         optimizer.step()
 
     variant = Variant(name, data, model, step, device)

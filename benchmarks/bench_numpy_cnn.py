@@ -9,8 +9,8 @@ parameters (the activation and pooling layers are shared by both conv blocks and
 
     python benchmarks/bench_numpy_cnn.py [--steps 60] [--blocks 5] [--threads 1] [--full]
 
-``--full`` then trains the NumPy engine for the course's 5,500 steps (``train()`` of
-backproplab.numpy_dcn.engine, a run folder in ./runs/dcn-numpy-bench) and prints its test accuracy.
+``--full`` then trains the NumPy engine for the course's 5,500 steps (``backproplab.mnist_net.run.train`` with
+``engine="numpy"``, a run folder in ./runs/dcn-numpy-bench) and prints its test accuracy.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from backproplab.datasets import mnist
 from backproplab.dcn import DCN, TrainConfig, make_optimizer
 from backproplab.dcn.training import forward_backward, make_autocast
-from backproplab.numpy_dcn import engine as convnet_training
+from backproplab.mnist_net.run import train
 from backproplab.numpy_dcn.convnet import LAYERS, ConvNet
 from backproplab.scratch.optimizers import make_optimizer as make_numpy_optimizer
 
@@ -153,10 +153,10 @@ def main() -> None:
         profile.report(len(profiled), statistics.fmean(profiled) * 1e3)
 
     if args.full:
-        config = TrainConfig(out="runs/dcn-numpy-bench", overwrite=True, threads=args.threads)
-        metrics = convnet_training.train(config, data)
+        config = TrainConfig(engine="numpy", out="runs/dcn-numpy-bench", overwrite=True, threads=args.threads)
+        metrics = train(config, data)
         print(
-            f"\nnumpy engine, 5,500 steps: test accuracy {metrics['test_accuracy']:.2%}, "
+            f"\nnumpy engine, 5,500 steps: test accuracy {metrics['final']['test_accuracy']:.2%}, "
             f"{metrics['wall_seconds'] / 60:.1f} min"
         )
 
