@@ -17,22 +17,15 @@ conv ``(out, in, kh, kw)``, linear ``(out, in)``.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from backproplab.errors import UsageError
-from backproplab.mnist_net.choices import ACTIVATIONS, INITS, WeightInit
+from backproplab.mnist_net.choices import ACTIVATIONS, INITS, WeightInit, fans
+from backproplab.mnist_net.contract import BIAS_INIT
 
 # ----------------------------------------------------------------------------- initialisers
-
-
-def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """(fan_in, fan_out) of a conv ``(out, in, kh, kw)`` or linear ``(out, in)`` weight."""
-    receptive = math.prod(shape[2:])
-    return shape[1] * receptive, shape[0] * receptive
 
 
 def fill_weight(w: torch.Tensor, init: WeightInit) -> None:
@@ -40,7 +33,7 @@ def fill_weight(w: torch.Tensor, init: WeightInit) -> None:
     if init.distribution == "orthogonal":
         nn.init.orthogonal_(w)  # rows of the (out, in*kh*kw) matrix orthonormal (or columns if out > rest)
         return
-    scale = init.scale(*_fans(tuple(w.shape)))
+    scale = init.scale(*fans(tuple(w.shape)))
     if init.distribution == "truncated_normal":
         nn.init.trunc_normal_(w, mean=0.0, std=scale, a=-2 * scale, b=2 * scale)  # tf.truncated_normal
     elif init.distribution == "normal":
@@ -49,9 +42,6 @@ def fill_weight(w: torch.Tensor, init: WeightInit) -> None:
         nn.init.uniform_(w, -scale, scale)
     else:
         raise ValueError(f"unknown weight distribution {init.distribution!r}")
-
-
-BIAS_INIT = 0.1  # the course's bias_variable: a small positive constant against dead ReLUs
 
 
 def weight_variable(shape: tuple[int, ...], init: str = "truncated_normal") -> nn.Parameter:

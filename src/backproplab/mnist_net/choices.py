@@ -76,7 +76,13 @@ class WeightInit:
     scale: Callable[[int, int], float] | None = None
 
 
-#: Fans are those of the layer (conv: in*kh*kw and out*kh*kw). He's scale is the ReLU one, sqrt(2),
+def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a conv ``(out, in, kh, kw)`` or dense ``(out, in)`` weight."""
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+#: Fans are those of the layer (:func:`fans`; conv: in*kh*kw and out*kh*kw). He's scale is the ReLU one, sqrt(2),
 #: whatever the nonlinearity.
 INITS: Registry[WeightInit] = Registry(
     "initialisation",

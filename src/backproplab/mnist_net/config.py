@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backproplab import runs
 from backproplab.divergence import ON_DIVERGENCE
 from backproplab.errors import UsageError
 from backproplab.mnist_net.choices import ACTIVATIONS, ENGINES, INITS, OPTIMIZERS, PRECISIONS, SCHEDULES
@@ -21,8 +22,6 @@ from backproplab.settings import (
     setting,
     validate,
 )
-
-DEFAULT_RUNS_DIR = Path("runs") / "dcn"
 
 
 def _default_lrs() -> str:
@@ -227,7 +226,8 @@ class TrainConfig:
         return "-".join(parts)
 
     def out_dir(self) -> Path:
-        return Path(self.out) if self.out else DEFAULT_RUNS_DIR / self.run_name()
+        """``out``, else ``runs/dcn/<run name>`` (:func:`backproplab.runs.run_folder`, which refuses a bad name)."""
+        return runs.run_folder("dcn", self.run_name(), self.out)
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting, plus the learning rate in effect and the output folder (for config.json)."""

@@ -13,6 +13,9 @@ from typing import Any
 #: The weighted layers, in order; parameters are ``<layer>_w`` and ``<layer>_b``.
 LAYERS = ("conv1", "conv2", "fc1", "fc2")
 
+#: Every bias starts at this value (the course's bias_variable: a small positive constant against dead ReLUs).
+BIAS_INIT = 0.1
+
 #: The tensors summarised every monitoring interval, by TensorBoard name.
 MONITORED = (
     "conv1/weights",

@@ -85,8 +85,6 @@ def train(
     """
     engine = engine_for(config)
     engine.check(config)
-    if config.name is not None and config.out is None:
-        runs.check_name(config.name)
     out = config.out_dir()
     with runs.claimed(out):
         resuming = _prepare_folder(config, engine, out)
@@ -185,7 +183,7 @@ class _Run:
         callback: Callable[[int, float], None] | None,
         hardware: dict[str, Any],
     ) -> None:
-        self.config, self.engine, self.data, self.out = config, engine, data, out
+        self.config, self.engine, self.out = config, engine, out
         self.progress, self.callback, self.hardware = progress, callback, hardware
         self.watch = DivergenceWatch(window=config.monitor_every)
         self.start, self.history, self.wall_before = 0, [], 0.0
@@ -197,9 +195,21 @@ class _Run:
             watch = checkpoint.get("watch") or {}
             self.watch.first_loss = watch.get("first_loss")
             self.watch.steps_above = int(watch.get("steps_above", 0))
+        runs.write_strict_json(out / "config.json", config.to_dict())
+        self.batches = engine.batches(data.train)
+        self.validation = engine.eval_set(data.validation.images, data.validation.labels)
+        self.test = engine.eval_set(data.test.images, data.test.labels)
+        self.steps_per_epoch = len(data.train.labels) / config.batch_size
+        self.chance = chance_accuracy(data.validation.labels)
+        self.say = _printer(progress)
+        self.losses = engine.losses()
+        self.recent_losses: list[float] = []  # read since the last evaluation
+        self.latest = math.nan  # the last loss read
+        self.pending: list[tuple[str, int, float]] = []  # this step's first divergence reason, for after its summaries
         self.warned = False
         self.completed = self.start  # steps whose update has been applied
         self.began = time.perf_counter()
+        self.writer = SummaryWriter(out, purge_step=self.start if self.resumed else None)
 
     # ------------------------------------------------------------------ endings
 
@@ -297,20 +307,9 @@ class _Run:
         engine.save_checkpoint(self.out / engine.checkpoint_name, meta, self.batches.state_dict())
 
     def loop(self) -> dict[str, Any]:
-        config, engine, data = self.config, self.engine, self.data
-        runs.write_strict_json(self.out / "config.json", config.to_dict())
-        self.batches = engine.batches(data.train)
-        self.validation = engine.eval_set(data.validation.images, data.validation.labels)
-        self.test = engine.eval_set(data.test.images, data.test.labels)
-        self.steps_per_epoch = len(data.train.labels) / config.batch_size
-        self.chance = chance_accuracy(data.validation.labels)
-        self.say = _printer(self.progress)
-        self.losses = engine.losses()
-        self.recent_losses: list[float] = []
-        self.latest = math.nan  # the last loss read
-        self.pending: list[tuple[str, int, float]] = []
+        """Take the remaining steps; return the metrics written (raise on divergence or interrupt)."""
+        config, engine, writer = self.config, self.engine, self.writer
         bar = progress_bar(config.steps, enabled=self.progress, initial=self.start, desc=config.run_name(), unit="step")
-        self.writer = writer = SummaryWriter(self.out, purge_step=self.start if self.resumed else None)
         if self.resumed and self.history and self.history[-1]["step"] == self.start:
             # the purge removed the checkpoint's own evaluation: write it again
             writer.add_scalars({f"eval/{k}": self.history[-1][k] for k in EVAL_KEYS}, self.start)

@@ -19,45 +19,26 @@ from ``np.random.default_rng(seed)``, which then also draws the dropout masks.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from backproplab.mnist_net.contract import LAYERS
+from backproplab.mnist_net.choices import INITS, WeightInit, fans
+from backproplab.mnist_net.contract import BIAS_INIT, LAYERS
 from backproplab.numpy_dcn.conv import Conv2D, Dense, Dropout, Flatten, MaxPool2x2, make_activation
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 
-BIAS_INIT = 0.1
 _MONOTONE = {"identity", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "maxout"}
 
 
-def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """(fan_in, fan_out) of a conv ``(out, in, kh, kw)`` or dense ``(out, in)`` weight."""
-    receptive = math.prod(shape[2:])
-    return shape[1] * receptive, shape[0] * receptive
-
-
-def _truncated_normal(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    # The course's tf.truncated_normal(stddev=0.1): N(0, 0.1^2), values beyond 2 std drawn again.
-    w = rng.normal(0.0, 0.1, shape)
+def _truncated_normal(shape: tuple[int, ...], rng: np.random.Generator, std: float) -> np.ndarray:
+    # tf.truncated_normal(stddev=std): N(0, std^2), values beyond 2 std drawn again.
+    w = rng.normal(0.0, std, shape)
     while True:
-        outside = np.abs(w) > 0.2
+        outside = np.abs(w) > 2 * std
         if not outside.any():
             return w
-        w[outside] = rng.normal(0.0, 0.1, int(outside.sum()))
-
-
-def _normal(std: Callable[[int, int], float]) -> Callable[[tuple[int, ...], np.random.Generator], np.ndarray]:
-    return lambda shape, rng: rng.normal(0.0, std(*_fans(shape)), shape)
-
-
-def _uniform(bound: Callable[[int, int], float]) -> Callable[[tuple[int, ...], np.random.Generator], np.ndarray]:
-    def draw(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        limit = bound(*_fans(shape))
-        return rng.uniform(-limit, limit, shape)
-
-    return draw
+        w[outside] = rng.normal(0.0, std, int(outside.sum()))
 
 
 def _orthogonal(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -74,23 +55,23 @@ def _orthogonal(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     return q.reshape(shape)
 
 
-#: Weight initialisers by name (the DCN's names and formulas): ``draw(shape, rng) -> float64 array``.
-INITS: dict[str, Callable[[tuple[int, ...], np.random.Generator], np.ndarray]] = {
-    "truncated_normal": _truncated_normal,
-    "xavier_uniform": _uniform(lambda i, o: math.sqrt(6.0 / (i + o))),
-    "xavier_normal": _normal(lambda i, o: math.sqrt(2.0 / (i + o))),
-    "he_normal": _normal(lambda i, o: math.sqrt(2.0 / i)),
-    "he_uniform": _uniform(lambda i, o: math.sqrt(6.0 / i)),
-    "orthogonal": _orthogonal,
-    "lecun_normal": _normal(lambda i, o: math.sqrt(1.0 / i)),
-}
+def draw_weight(shape: tuple[int, ...], init: WeightInit, rng: np.random.Generator) -> np.ndarray:
+    """A float64 weight of ``shape`` drawn from ``rng`` as ``init`` (an entry of :data:`INITS`) says."""
+    if init.distribution == "orthogonal":
+        return _orthogonal(shape, rng)
+    scale = init.scale(*fans(shape))
+    if init.distribution == "truncated_normal":
+        return _truncated_normal(shape, rng, scale)
+    if init.distribution == "normal":
+        return rng.normal(0.0, scale, shape)
+    if init.distribution == "uniform":
+        return rng.uniform(-scale, scale, shape)
+    raise ValueError(f"unknown weight distribution {init.distribution!r}")
 
 
 def weight_variable(shape: tuple[int, ...], init: str, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
-    """A weight of ``shape`` drawn by the initialiser ``init`` (see :data:`INITS`)."""
-    if init not in INITS:
-        raise ValueError(f"unknown initialisation {init!r}; choose one of: {', '.join(INITS)}")
-    return INITS[init](shape, rng).astype(dtype)
+    """A weight of ``shape`` drawn by the initialiser named ``init`` (see :data:`INITS`)."""
+    return draw_weight(shape, INITS[init], rng).astype(dtype)
 
 
 def bias_variable(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

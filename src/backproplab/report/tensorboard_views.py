@@ -79,7 +79,7 @@ def screenshots(
     ``logdir`` into ``out_dir/<name>.png``."""
     from playwright.sync_api import sync_playwright
 
-    from backproplab.commands.tensorboard import start
+    from backproplab.tensorboard_server import start
 
     out_dir.mkdir(parents=True, exist_ok=True)
     url, stop = start(logdir, port=0, load_fast=False)
