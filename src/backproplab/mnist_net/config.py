@@ -29,7 +29,7 @@ def _default_lrs() -> str:
 
 
 def _device(value: str) -> str:
-    # The form only: whether this machine has that GPU is checked when a run starts (check_device).
+    # The form only: whether this machine has that GPU is checked when a run starts (the torch engine's check_device).
     index = value.partition(":")[2] if value.startswith("cuda:") else ""
     if value not in ("cpu", "cuda") and not index.isdigit():
         raise UsageError(f"--device: unknown device {value!r}; use cpu, cuda or cuda:N")
