@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=None,
-        help="run folder (default runs/mlp/<name>; --grid: results/mlp-grid/<dataset>)",
+        help="run folder (default runs/mlp/<name>; --grid: runs/mlp-grid/<dataset>)",
     )
     out.add_argument(
         "--name", default=None, help="run name (default from the settings, e.g. moons-tanh-3); one folder name"
@@ -113,7 +113,7 @@ def _run_grid(args: argparse.Namespace) -> int:
     dataset = MLPConfig(dataset=settings.pop("dataset", MLPConfig.dataset)).dataset
     base = MLPConfig(**{**GRID_DEFAULTS, **{k: v for k, v in settings.items() if k in GRID_DEFAULTS}})
     rest = {k: v for k, v in settings.items() if k not in GRID_DEFAULTS}
-    out = args.out or Path("results", "mlp-grid", dataset)
+    out = runs.run_folder("mlp-grid", dataset, args.out)
     try:
         result = run_grid(
             dataset,

@@ -2,7 +2,7 @@
 decision boundaries side by side, and tabulate train/test accuracy.
 
     result = run_grid(dataset="moons", depths=(1, 2, 3, 5), widths=(3, 10), activations=("tanh", "relu"),
-                      out_dir="results/mlp-grid/moons")
+                      out_dir="runs/mlp-grid/moons")
     result.figure        # grid.png: one panel per cell, "train 0.975 / test 0.960" in each title
     result.rows          # one dict per cell: activation, width, depth, accuracies, loss, seconds...
 
@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from backproplab import runs
 from backproplab.checks import check_positive_int
 from backproplab.experiments.mlp_run import MLPConfig, load_data, train_config
 from backproplab.io import write_json, write_text
@@ -86,13 +87,14 @@ def run_grid(
     widths: Sequence[int] = (3, 10),
     activations: Sequence[str] = ("tanh", "relu"),
     *,
-    out_dir: str | Path = "results/mlp-grid/moons",
+    out_dir: str | Path | None = None,
     base: MLPConfig | None = None,
     progress: bool = True,
     **settings: Any,
 ) -> GridResult:
     """Train every (activation, width, depth) cell and write the figures and tables (see the module docstring).
 
+    ``out_dir``: where the figures and tables go (default ``runs/mlp-grid/<dataset>``).
     ``base`` gives the training settings (default: :class:`MLPConfig` with :data:`GRID_DEFAULTS`);
     ``settings`` override its fields (``optimizer="sgd"``, ``batch_size=None``, ``n_samples=1000``...).
     Returns a :class:`GridResult`; one row per cell in the order activation, width, depth.
@@ -111,7 +113,7 @@ def run_grid(
         base = MLPConfig(**GRID_DEFAULTS)
     config = replace(base, dataset=dataset, **settings).validate()
     data = load_data(config)
-    out = Path(out_dir)
+    out = runs.run_folder("mlp-grid", config.dataset, out_dir)
 
     cells = [(a, w, d) for a in activations for w in widths for d in depths]
     rows: list[dict[str, Any]] = []
