@@ -106,6 +106,7 @@ def test_the_default_page_stays_under_3_mb(tmp_path):
     assert page.stat().st_size < 3_000_000
 
 
+@pytest.mark.pins_numbers
 def test_a_default_run_trained_in_pieces_is_not_cut_short_by_the_loss_factor_rule():
     """Trained in pieces, each piece starts from an already low loss: a normal wobble above 10x that start
     is not divergence (this default run once stopped at pass 26)."""

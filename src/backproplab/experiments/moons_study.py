@@ -24,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from backproplab.datasets import make_moons
 from backproplab.experiments.regions import decision_regions, mesh_axes
 from backproplab.experiments.store import Arrays, Result, run_or_reuse
+from backproplab.hardware import describe_numpy_vector_path
 from backproplab.progress import progress_bar
 from backproplab.scratch import NeuralNetwork, activation_names, gradient_check
 
@@ -80,6 +81,7 @@ def _compute(config: dict[str, Any], progress: bool) -> tuple[dict[str, Any], Ar
     logreg = LogisticRegression().fit(X, y)
     arrays["logreg/regions"] = decision_regions(logreg.predict, xs, ys)
     metrics: dict[str, Any] = {
+        "numpy_vector_path": describe_numpy_vector_path(),  # the last digits below depend on it
         "logistic_regression_accuracy": float(logreg.score(X, y)),
         "gradient_check_max_relative_error": {
             a: _gradient_error(a, config["gradient_check"], seed) for a in activation_names()
