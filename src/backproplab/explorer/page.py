@@ -69,11 +69,7 @@ def render_page(datasets: dict[str, dict], runs: Sequence[dict]) -> str:
     data = _inline_json({"datasets": datasets, "runs": list(runs), "live": live_settings()})
     script = _asset("engine.js") + "\n" + _asset("explorer.js")
     # replace the JS last: its text is not scanned for the other placeholders
-    return (
-        page.replace("/*__CSS__*/", _asset("explorer.css"))
-        .replace("__DATA__", data)
-        .replace("/*__JS__*/", script)
-    )
+    return page.replace("/*__CSS__*/", _asset("explorer.css")).replace("__DATA__", data).replace("/*__JS__*/", script)
 
 
 def build_explorer(

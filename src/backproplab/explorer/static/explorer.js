@@ -532,6 +532,7 @@
   window.backproplabExplorer = {
     data: DATA, state: state, predict: predict, engine: E,
     show: function (id, pass) { show(byId[id], pass); },
-    live: function (settings, passes) { startLive(settings, passes); return state.live; }
+    live: function (settings, passes) { startLive(settings, passes); return state.live; },
+    liveRun: function (settings) { return new E.LiveRun(engineSettings(settings)); }
   };
 })();
