@@ -24,6 +24,8 @@ from backproplab.datasets import load
 from backproplab.explorer import RunSpec, build_explorer
 from backproplab.explorer.live import LIVE_DATASETS, live_settings
 from backproplab.scratch import DeepNeuralNetwork, NeuralNetwork
+from backproplab.scratch.activations import activation_names
+from backproplab.scratch.optimizers import optimizer_names
 from backproplab.scratch.trainer import Trainer
 from browser import offline_page
 
@@ -124,9 +126,10 @@ def test_a_changed_setting_on_one_side_breaks_equality(live_page, change, value)
 
 
 def test_the_handout_seed_0_agrees_until_its_loss_spike_where_numpy_disagrees_with_itself(live_page):
-    """The default live network (the handout's, seed 0) overshoots near pass 92: the loss climbs 5-fold in four passes. There
-    any rounding difference grows about 1e13-fold in 20 passes: NumPy with one weight changed by one ulp
-    parts from NumPy as far as the page does. Before the spike the page equals NumPy to 1e-12."""
+    """The default live network (the handout's, seed 0) overshoots near pass 92: the loss climbs 5-fold in
+    four passes. There any rounding difference grows about 1e13-fold in 20 passes: NumPy with one weight
+    changed by one ulp parts from NumPy as far as the page does. Before the spike the page equals NumPy
+    to 1e-12."""
     page, _, _ = live_page
     settings = {**HANDOUT, "seed": 0}
     js_loss, _ = page_run(page, settings, 200)
@@ -145,6 +148,31 @@ def test_the_handout_seed_0_agrees_until_its_loss_spike_where_numpy_disagrees_wi
     numpy_spread = np.max(np.abs(nudged_loss[120:] - np_loss[120:]) / np_loss[120:])
     page_spread = np.max(np.abs(js_loss[120:] - np_loss[120:]) / np_loss[120:])
     assert numpy_spread > 1e-6 and page_spread > 1e-6  # after the spike neither stays within 1e-9
+
+
+def test_the_page_engine_has_every_activation_and_optimizer_of_the_numpy_engine(live_page):
+    page, _, _ = live_page
+    names = page.evaluate(
+        "() => { const e = window.backproplabExplorer.engine;"
+        " return [Object.keys(e.ACTIVATIONS), Object.keys(e.OPTIMIZERS), Object.keys(e.GENERATORS)]; }"
+    )
+    assert sorted(names[0]) == sorted(activation_names())
+    assert sorted(names[1]) == sorted(optimizer_names())
+    assert sorted(names[2]) == sorted(LIVE_DATASETS)
+
+
+@pytest.mark.parametrize(
+    ("activation", "optimizer"), [("elu", "nesterov"), ("softplus", "rmsprop"), ("leaky_relu", "adagrad")]
+)
+def test_the_other_activations_and_optimizers_train_as_numpy_too(live_page, activation, optimizer):
+    page, _, _ = live_page
+    settings = {
+        **CONFIGS["sigmoid-l2-momentum"], "activations": [activation, "tanh"], "optimizer": optimizer, "batch": 50,
+        "lr": 0.002,
+    }  # fmt: skip
+    js_loss, _ = page_run(page, settings, 100)
+    np_loss, _ = numpy_run(settings, 100)
+    np.testing.assert_allclose(js_loss, np_loss, rtol=RTOL, atol=0)
 
 
 def test_the_generator_is_numpys_random_state(live_page):
@@ -181,6 +209,13 @@ def test_the_page_makes_the_same_data_sets_as_load(live_page, name, points, nois
     assert got[4] == data.n_classes
 
 
+def _open(page, page_path, fragment: str = "") -> None:
+    """A fresh load of the page (not a same-document jump to another fragment)."""
+    page.goto("about:blank")
+    page.goto(page_path.as_uri() + fragment)
+    page.wait_for_function("window.backproplabExplorer !== undefined")
+
+
 def _shown(page) -> dict[str, float]:
     keys = ["pass", "train-loss", "train-accuracy", "test-loss", "test-accuracy"]
     return {k: float(page.get_attribute(f"#stat-{k}", "data-value")) for k in keys}
@@ -192,8 +227,7 @@ def _boundary(page) -> str:
 
 def test_live_controls_train_and_the_views_follow(live_page, pytestconfig):
     page, page_path, seen = live_page
-    page.goto(page_path.as_uri())
-    page.wait_for_function("window.backproplabExplorer !== undefined")
+    _open(page, page_path)
     page.click("#mode-live")
     assert page.is_visible("#live-controls") and not page.is_visible("#controls")
     start, pixels = _shown(page), _boundary(page)
@@ -234,8 +268,7 @@ def test_live_controls_train_and_the_views_follow(live_page, pytestconfig):
 
 def test_every_live_control_changes_the_network(live_page):
     page, page_path, seen = live_page
-    page.goto(page_path.as_uri() + "#live")
-    page.wait_for_function("window.backproplabExplorer !== undefined")
+    _open(page, page_path, "#live")
     page.select_option("#live-dataset", "spirals")
     page.fill("#live-points", "150")
     page.dispatch_event("#live-points", "change")
@@ -269,9 +302,11 @@ def test_the_address_restores_a_live_configuration(live_page):
         "dataset": "xor", "points": 120, "noise": 0.1, "hidden": [5, 4], "activations": ["relu", "tanh"],
         "lr": 0.003, "l2": 0.002, "optimizer": "adam", "batch": 20, "seed": 9,
     }  # fmt: skip
-    fragment = "#live&data=xor&points=120&noise=0.1&hidden=5,4&act=relu,tanh&lr=0.003&l2=0.002&opt=adam&batch=20&seed=9&pass=40"
-    page.goto(page_path.as_uri() + fragment)
-    page.wait_for_function("window.backproplabExplorer !== undefined")
+    fragment = (
+        "#live&data=xor&points=120&noise=0.1&hidden=5,4&act=relu,tanh&lr=0.003&l2=0.002&opt=adam&batch=20&seed=9"
+        "&pass=40"
+    )
+    _open(page, page_path, fragment)
     assert page.evaluate("window.backproplabExplorer.state.mode") == "live"
     assert page.evaluate("window.backproplabExplorer.state.live.settings") == settings
     assert page.input_value("#live-hidden") == "5,4" and page.input_value("#live-act-0") == "relu"
@@ -283,12 +318,21 @@ def test_the_address_restores_a_live_configuration(live_page):
     assert seen["errors"] == [] and seen["remote"] == []
 
 
+def test_an_address_the_page_cannot_train_says_why_in_one_line(live_page):
+    page, page_path, seen = live_page
+    _open(page, page_path, "#live&hidden=3,x&pass=50")
+    error = page.text_content("#live-error")
+    assert "hidden layers" in error and "\n" not in error
+    assert page.evaluate("window.backproplabExplorer.state.live.settings.hidden") == [3]  # the default network
+    assert page.input_value("#live-hidden") == "3" and _shown(page)["pass"] == 0
+    assert seen["errors"] == [] and seen["remote"] == []
+
+
 def test_the_handout_network_trains_at_interactive_speed(live_page, pytestconfig):
     """Passes per second of the handout network while the page also draws every frame (Chromium, this
     machine); kept in .pytest_cache/d/explorer-live/speed.txt."""
     page, page_path, _ = live_page
-    page.goto(page_path.as_uri() + "#live")
-    page.wait_for_function("window.backproplabExplorer !== undefined")
+    _open(page, page_path, "#live")
     page.click("#live-play")
     time.sleep(0.5)  # past the first frames (compilation)
     first = page.evaluate("[window.backproplabExplorer.state.live.run.passesDone(), performance.now()]")

@@ -462,10 +462,13 @@
   }
   function startLive(settings, passes) {
     setMode("live");
-    if (!settings) settings = state.live ? state.live.settings : defaultSettings();
+    var fallback = state.live ? state.live.settings : defaultSettings();
+    var problem = settings ? checkSettings(settings) : null;
+    if (!settings || problem) settings = fallback;
     writeControls(settings);
-    if (!liveReset(settings)) { if (!state.live) liveReset(defaultSettings()); }
-    livePasses(Math.min(passes || 0, MAX_PASSES_FROM_ADDRESS));
+    liveReset(settings);
+    if (problem) $("live-error").textContent = "the address asks for a network the page cannot train: " + problem;
+    else livePasses(Math.min(passes || 0, MAX_PASSES_FROM_ADDRESS));
     render();
   }
 
