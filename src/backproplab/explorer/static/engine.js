@@ -245,7 +245,21 @@ var BackproplabEngine = (function () {
       this.dW.push(new Float64Array(W.length)); this.db.push(new Float64Array(fanOut));
     }
     this.cache = null;
+    this.work = {};
   }
+  var MAX_REUSED_ROWS = 2000; // the most training rows the page offers; larger (drawing) grids get fresh arrays
+  Network.prototype.workspace = function (n) {
+    // every layer's z, a, dz and the delta for the layer below, for steps on n rows: made once per
+    // batch size, since allocating them every step cost more than the handout network's arithmetic
+    if (this.work[n]) return this.work[n];
+    var w = { delta: new Float64Array(n * this.dims[this.dims.length - 1]), layers: [] };
+    for (var l = 0; l + 1 < this.dims.length; l++) {
+      var size = n * this.dims[l + 1];
+      w.layers.push({ z: new Float64Array(size), a: new Float64Array(size), dz: new Float64Array(size), below: new Float64Array(n * this.dims[l]) });
+    }
+    if (n <= MAX_REUSED_ROWS) this.work[n] = w;
+    return w;
+  };
   Network.prototype.parameters = function () { // [W1, b1, ..., WL, bL], live arrays
     var out = [];
     for (var l = 0; l < this.W.length; l++) out.push(this.W[l], this.b[l]);
@@ -258,10 +272,10 @@ var BackproplabEngine = (function () {
   };
   Network.prototype.forward = function (X, n) {
     // returns the scores (n x C); keeps every layer's input, z and a for backward
-    var a = X, cache = [];
+    var a = X, cache = [], work = this.workspace(n);
     for (var l = 0; l < this.W.length; l++) {
       var din = this.dims[l], dout = this.dims[l + 1], W = this.W[l], b = this.b[l], act = this.acts[l];
-      var z = new Float64Array(n * dout), out = new Float64Array(n * dout);
+      var z = work.layers[l].z.fill(0.0), out = work.layers[l].a;
       for (var r = 0; r < n; r++) { // z = X @ W (summed over i in order), then z += b
         var zr = r * dout, ar = r * din;
         for (var i = 0; i < din; i++) {
@@ -329,7 +343,7 @@ var BackproplabEngine = (function () {
   };
   Network.prototype.backward = function (X, y, n, regScale) {
     // fills dW, db with the gradient of sum_batch NLL + (l2 / 2) regScale sum ||W||^2
-    var C = this.dims[this.dims.length - 1], scores = this.forward(X, n), delta = new Float64Array(n * C);
+    var C = this.dims[this.dims.length - 1], scores = this.forward(X, n), work = this.workspace(n), delta = work.delta;
     for (var r = 0; r < n; r++) { // delta = softmax(scores) - onehot(y)
       var top = scores[r * C], sum = 0.0;
       for (var j = 1; j < C; j++) top = Math.max(top, scores[r * C + j]);
@@ -339,7 +353,7 @@ var BackproplabEngine = (function () {
     }
     for (var l = this.W.length - 1; l >= 0; l--) {
       var din = this.dims[l], dout = this.dims[l + 1], c = this.cache[l], act = this.acts[l];
-      var W = this.W[l], dW = this.dW[l], db = this.db[l], dz = new Float64Array(n * dout);
+      var W = this.W[l], dW = this.dW[l], db = this.db[l], dz = work.layers[l].dz;
       act.derivative(c.z, c.a, dz);
       for (var m = 0; m < n * dout; m++) dz[m] = delta[m] * dz[m]; // dz = delta * f'(z)
       dW.fill(0.0); db.fill(0.0);
@@ -351,7 +365,7 @@ var BackproplabEngine = (function () {
         for (var o2 = 0; o2 < dout; o2++) db[o2] += dz[row * dout + o2];
       }
       if (l > 0) { // delta for the layer below: dz @ W.T
-        delta = new Float64Array(n * din);
+        delta = work.layers[l].below;
         for (var r2 = 0; r2 < n; r2++) {
           for (var i2 = 0; i2 < din; i2++) {
             var s = 0.0;

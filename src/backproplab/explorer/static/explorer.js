@@ -382,23 +382,22 @@
   function liveFrame() {
     var live = state.live;
     if (!live.playing) return;
-    var start = performance.now(), before = live.run.passesDone();
+    var start = performance.now();
     do { livePasses(1); } while (performance.now() - start < FRAME_BUDGET_MS);
-    var done = live.run.passesDone() - before, seconds = (performance.now() - start) / 1000;
-    // passes per second of training while the page also draws: passes / (frame to frame time)
-    var now = performance.now();
-    if (live.lastFrame) {
-      var rate = done / Math.max((now - live.lastFrame) / 1000, seconds);
-      live.speed = live.speed ? 0.9 * live.speed + 0.1 * rate : rate;
+    // passes per second while the page also draws: passes over the last second or more of frames
+    var now = performance.now(), done = live.run.passesDone();
+    if (!live.meter) live.meter = { since: now, passes: done };
+    if (now - live.meter.since >= 1000) {
+      live.speed = (done - live.meter.passes) / ((now - live.meter.since) / 1000);
+      live.meter = { since: now, passes: done };
     }
-    live.lastFrame = now;
     render();
     live.frame = requestAnimationFrame(liveFrame);
   }
   function livePlay() {
     var live = state.live;
     if (live.playing) { livePause(); render(); return; }
-    live.playing = true; live.lastFrame = null;
+    live.playing = true; live.meter = null;
     live.frame = requestAnimationFrame(liveFrame);
     render();
   }
