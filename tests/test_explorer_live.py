@@ -307,6 +307,7 @@ def test_the_address_restores_a_live_configuration(live_page):
         "&pass=40"
     )
     _open(page, page_path, fragment)
+    page.wait_for_function("window.backproplabExplorer.state.live.run.passesDone() === 40")  # trained frame by frame
     assert page.evaluate("window.backproplabExplorer.state.mode") == "live"
     assert page.evaluate("window.backproplabExplorer.state.live.settings") == settings
     assert page.input_value("#live-hidden") == "5,4" and page.input_value("#live-act-0") == "relu"

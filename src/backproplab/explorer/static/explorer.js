@@ -291,7 +291,7 @@
   // -- the live mode: the page's engine trains while the views follow -----------------------------
   // state.live: {settings, run: engine LiveRun, history, playing, frame, speed: passes per second}
   var FRAME_BUDGET_MS = 12; // training time per animation frame; the rest draws
-  var MAX_PASSES_FROM_ADDRESS = 20000;
+  var MAX_PASSES_FROM_ADDRESS = 100000;
   function defaultSettings() {
     var d = LIVE.defaults, ds = LIVE.datasets[d.dataset];
     return {
@@ -377,7 +377,7 @@
     $("live-speed").textContent = live.playing && live.speed ? Math.round(live.speed) + " passes/s" : "";
     $("live-speed").setAttribute("data-value", String(live.speed || 0));
     $("live-recorded").disabled = !matchingRun(live.settings);
-    if (!live.playing) setHash(liveHash(live.settings, live.run.passesDone()));
+    if (!live.playing && !live.target) setHash(liveHash(live.settings, live.run.passesDone()));
   }
   function liveFrame() {
     var live = state.live;
@@ -394,10 +394,20 @@
     render();
     live.frame = requestAnimationFrame(liveFrame);
   }
+  function liveCatchUp() { // train to the pass a shared address names, a frame's budget at a time
+    var live = state.live;
+    if (!live.target || live.playing) return;
+    var start = performance.now();
+    while (live.run.passesDone() < live.target && performance.now() - start < FRAME_BUDGET_MS) livePasses(1);
+    if (live.run.passesDone() >= live.target) live.target = 0;
+    render();
+    if (live.target) live.frame = requestAnimationFrame(liveCatchUp);
+  }
   function livePlay() {
     var live = state.live;
     if (live.playing) { livePause(); render(); return; }
-    live.playing = true; live.meter = null;
+    if (live.frame) cancelAnimationFrame(live.frame);
+    live.playing = true; live.meter = null; live.target = 0;
     live.frame = requestAnimationFrame(liveFrame);
     render();
   }
@@ -467,8 +477,9 @@
     writeControls(settings);
     liveReset(settings);
     if (problem) $("live-error").textContent = "the address asks for a network the page cannot train: " + problem;
-    else livePasses(Math.min(passes || 0, MAX_PASSES_FROM_ADDRESS));
+    state.live.target = problem ? 0 : Math.min(passes || 0, MAX_PASSES_FROM_ADDRESS);
     render();
+    if (state.live.target) state.live.frame = requestAnimationFrame(liveCatchUp);
   }
 
   // -- the address fragment: #run=ID&pass=P, or #live&data=...&pass=P ------------------------------
