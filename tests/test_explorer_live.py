@@ -5,7 +5,7 @@ The proof of the engine: for each configuration, the loss after every one of the
 final parameters of the page's training equal ``backproplab.scratch``'s (Trainer, record_every=1) to 1e-9
 relative. Elementwise operations round alike in both; what differs is the order of the sums (BLAS and SIMD
 against plain loops) and the last bit of exp, log and tanh, each worth about 1e-16 relative. In a stable
-descent those stay near 1e-14 after 500 passes (measured here: at most 2e-13), so 1e-9 leaves a wide margin,
+descent those stay near 1e-14 after 500 passes (measured here: at most 5e-14), so 1e-9 leaves a wide margin,
 and a changed operation in either engine (a different init, batch order, L2 factor or update rule) moves the
 loss by far more than 1e-9 within a pass or two.
 
