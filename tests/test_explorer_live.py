@@ -347,3 +347,25 @@ def test_the_handout_network_trains_at_interactive_speed(live_page, pytestconfig
     )
     assert rate > 200  # many passes per drawn frame: learning is visible within seconds
     assert 0.2 * rate < meter < 5 * rate  # the page's own meter agrees (loosely: the load on the cores varies)
+
+
+def test_live_starts_from_the_first_recorded_run_the_page_can_train(live_page, tmp_path):
+    """A page of other runs: the live mode starts from its first run's network; a run on data the page
+    cannot make (blobs) is still shown recorded, with its live button off."""
+    page_path = build_explorer(
+        tmp_path,
+        [RunSpec("spirals", (8, 8), "relu", passes=50, seed=3), RunSpec("blobs", (4,), "tanh", passes=50)],
+        snapshots=5,
+        progress=False,
+    )
+    page, _, seen = live_page
+    _open(page, page_path, "#live")
+    live = page.evaluate("window.backproplabExplorer.state.live.settings")
+    assert [live[k] for k in ("dataset", "hidden", "activations", "seed")] == ["spirals", [8, 8], ["relu"] * 2, 3]
+    assert page.is_enabled("#live-recorded")
+    page.click("#live-recorded")
+    assert page.evaluate("window.backproplabExplorer.state.run.id") == "spirals-relu-8x8"
+    page.evaluate("window.backproplabExplorer.show('blobs-tanh-4', 50)")
+    assert page.is_disabled("#train-live")
+    assert page.evaluate("document.querySelectorAll('#units canvas').length") == 4
+    assert seen["errors"] == [] and seen["remote"] == []

@@ -238,6 +238,7 @@
     slider.max = String(state.run.snapshots.length - 1);
     slider.value = String(state.index);
     $("pass-label").textContent = "pass " + currentPass() + " of " + state.run.passes;
+    $("train-live").disabled = !runSettings(state.run);
     ["dataset", "activation", "hidden"].forEach(function (k) {
       $("pick-" + k).value = k === "hidden" ? hiddenKey(state.run) : state.run[k];
     });
@@ -280,8 +281,9 @@
       state.index += 1; render();
     }, 150);
   }
-  function runSettings(run) { // a recorded run's settings as live settings: the same network, trained here
+  function runSettings(run) { // a recorded run's settings as live settings (null: the page cannot make its data)
     var d = LIVE.datasets[run.dataset];
+    if (!d) return null;
     return {
       dataset: run.dataset, points: d.n_samples, noise: d.noise, hidden: run.hidden.slice(),
       activations: runActivations(run), lr: run.epsilon, l2: run.reg_lambda, optimizer: "sgd", batch: null, seed: run.seed
@@ -292,7 +294,9 @@
   // state.live: {settings, run: engine LiveRun, history, playing, frame, speed: passes per second}
   var FRAME_BUDGET_MS = 12; // training time per animation frame; the rest draws
   var MAX_PASSES_FROM_ADDRESS = 100000;
-  function defaultSettings() {
+  function defaultSettings() { // the first recorded run's network when the page can train it, else the handout's
+    var first = runSettings(DATA.runs[0]);
+    if (first && !checkSettings(first)) return first;
     var d = LIVE.defaults, ds = LIVE.datasets[d.dataset];
     return {
       dataset: d.dataset, points: ds.n_samples, noise: ds.noise, hidden: d.hidden.slice(),
@@ -422,7 +426,7 @@
   function settingsKey(s) { return JSON.stringify(SETTING_KEYS.map(function (k) { return s[k]; })); }
   function matchingRun(s) { // the recorded run with exactly these settings, if any
     var found = null;
-    DATA.runs.forEach(function (r) { if (settingsKey(runSettings(r)) === settingsKey(s)) found = r; });
+    DATA.runs.forEach(function (r) { if (runSettings(r) && settingsKey(runSettings(r)) === settingsKey(s)) found = r; });
     return found;
   }
   function readControls() { // the live controls -> settings (numbers may be NaN: checkSettings says so)
