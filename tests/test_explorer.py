@@ -119,6 +119,7 @@ def test_the_live_modes_defaults_are_the_first_recorded_run_and_the_engines_own(
     from backproplab.datasets.toy import make_spirals
     from backproplab.explorer.live import live_settings
     from backproplab.scratch.optimizers import Adam
+    from backproplab.scratch.trainer import DIVERGE_FACTOR
 
     live = live_settings()
     first = default_specs()[0]
@@ -134,4 +135,5 @@ def test_the_live_modes_defaults_are_the_first_recorded_run_and_the_engines_own(
     assert live["datasets"]["spirals"] == {"n_samples": 300, "noise": 0.05, "options": {"n_arms": 3, "turns": 1.0}}
     assert make_spirals.__defaults__[:2] == (300, 0.05)
     assert live["optimizers"]["adam"] == {"lr": Adam.default_lr, **Adam.defaults}
+    assert live["diverge_factor"] == DIVERGE_FACTOR
     json.dumps(live, allow_nan=False)  # inlined in the page as JSON

@@ -329,6 +329,25 @@ def test_an_address_the_page_cannot_train_says_why_in_one_line(live_page):
     assert seen["errors"] == [] and seen["remote"] == []
 
 
+def test_a_diverging_network_stops_with_one_line_as_the_trainer_does(live_page):
+    page, page_path, seen = live_page
+    _open(page, page_path, "#live&lr=50&l2=0")
+    page.click("#live-play")
+    page.wait_for_function("window.backproplabExplorer.state.live.diverged > 0")
+    live = page.evaluate(
+        "[window.backproplabExplorer.state.live.diverged, window.backproplabExplorer.state.live.playing]"
+    )
+    assert live[1] is False
+    error = page.text_content("#live-error")
+    assert f"after {live[0]} passes" in error and "smaller learning rate" in error
+    page.click("#live-step")  # stays where it stopped
+    assert page.evaluate("window.backproplabExplorer.state.live.run.passesDone()") == live[0]
+    page.fill("#live-lr", "0.01")
+    page.dispatch_event("#live-lr", "change")
+    assert page.text_content("#live-error") == "" and _shown(page)["pass"] == 0
+    assert seen["errors"] == [] and seen["remote"] == []
+
+
 def test_the_handout_network_trains_at_interactive_speed(live_page, pytestconfig):
     """Passes per second of the handout network while the page also draws every frame (Chromium, this
     machine); kept in .pytest_cache/d/explorer-live/speed.txt."""

@@ -7,6 +7,7 @@ Layout (JSON-ready, inlined in the page as ``"live"``):
     {"datasets": {name: {"n_samples", "noise", "options": {name: value}}},
      "activations": [name, ...],
      "optimizers": {name: {"lr": default, option: default, ...}},
+     "diverge_factor": the Trainer's rule (a loss above this multiple of the first, twice running, is divergence),
      "defaults": {"dataset", "hidden", "activation", "lr", "l2", "optimizer", "batch", "seed"}}
 """
 
@@ -18,6 +19,7 @@ from backproplab.datasets.toy import TOY_DATASETS
 from backproplab.explorer.runs import RunSpec
 from backproplab.scratch.activations import activation_names
 from backproplab.scratch.optimizers import OPTIMIZERS
+from backproplab.scratch.trainer import DIVERGE_FACTOR
 
 #: The 2-D sets whose generators ``engine.js`` ports (blobs and Gaussian quantiles draw through
 #: scikit-learn internals the page does not repeat).
@@ -40,6 +42,7 @@ def live_settings() -> dict:
         "optimizers": {
             name: {"lr": OPTIMIZERS[name].default_lr, **OPTIMIZERS[name].defaults} for name in OPTIMIZERS.names()
         },
+        "diverge_factor": DIVERGE_FACTOR,
         "defaults": {
             "dataset": spec.dataset,
             "hidden": list(spec.hidden),

@@ -163,11 +163,12 @@
       for (var i = 0; i < n; i++) pos[l].push([x, H / 2 + (i - (n - 1) / 2) * gap]);
     });
     var maxw = 1e-12;
-    net.W.forEach(function (W) { for (var i = 0; i < W.length; i++) maxw = Math.max(maxw, Math.abs(W[i])); });
+    net.W.forEach(function (W) { for (var i = 0; i < W.length; i++) if (isFinite(W[i])) maxw = Math.max(maxw, Math.abs(W[i])); });
     for (var l = 0; l < widths.length - 1; l++) {
       var W = net.W[l];
       for (var i = 0; i < widths[l]; i++) for (var j = 0; j < widths[l + 1]; j++) {
         var w = W[i * widths[l + 1] + j], col = w >= 0 ? CLASS_COLOURS[1] : CLASS_COLOURS[0];
+        if (!isFinite(w)) { w = 0; col = [150, 150, 150]; } // a diverged weight
         svg("line", { x1: pos[l][i][0], y1: pos[l][i][1], x2: pos[l + 1][j][0], y2: pos[l + 1][j][1],
           stroke: "rgb(" + col.join(",") + ")", "stroke-width": (0.3 + 4 * Math.abs(w) / maxw).toFixed(2),
           "stroke-opacity": 0.75, class: "link" }, root);
@@ -198,7 +199,8 @@
       svg("rect", { x: 40, y: top, width: Wd - 55, height: bottom - top, fill: "none", stroke: "#bbb" }, root);
       svg("text", { x: 44, y: top + 12, "font-size": 11 }, root).textContent = key + " (" + lo.toFixed(2) + " to " + hi.toFixed(2) + ")";
       ["train", "test"].forEach(function (part) {
-        var d = snaps.map(function (s, i) { return (i ? "L" : "M") + px(s.pass).toFixed(1) + "," + py(s[part + "_" + key]).toFixed(1); }).join("");
+        var finite = snaps.filter(function (s) { return isFinite(s[part + "_" + key]); }); // a diverged run's last record
+        var d = finite.map(function (s, i) { return (i ? "L" : "M") + px(s.pass).toFixed(1) + "," + py(s[part + "_" + key]).toFixed(1); }).join("");
         svg("path", { d: d, fill: "none", stroke: part === "train" ? "#0877bd" : "#f59322", "stroke-width": 1.6,
           "stroke-dasharray": part === "train" ? "" : "5 3" }, root);
       });
@@ -356,15 +358,31 @@
   function recordDue(pass) { // every pass up to 100, then about 90 records per decade (the curves are log-scaled)
     return pass < 100 || pass % Math.pow(10, Math.floor(Math.log10(pass)) - 1) === 0;
   }
-  function livePasses(count) {
+  function livePasses(count) { // false once the loss is no longer finite (training diverged: the engine stops)
     var live = state.live;
-    for (var i = 0; i < count; i++) {
+    for (var i = 0; i < count && !live.diverged; i++) {
       live.run.pass();
-      if (recordDue(live.run.passesDone())) live.history.push(live.run.measure());
+      if (recordDue(live.run.passesDone())) {
+        var m = live.run.measure();
+        live.history.push(m);
+        if (!isFinite(m.train_loss)) diverged(m.pass, "the loss became " + m.train_loss);
+        var h = live.history, limit = LIVE.diverge_factor * h[0].train_loss;
+        if (h.length >= 3 && h[h.length - 1].train_loss > limit && h[h.length - 2].train_loss > limit) {
+          diverged(m.pass, "the loss stayed above " + LIVE.diverge_factor + "x its starting value");
+        }
+      }
     }
+    return !live.diverged;
+  }
+  function diverged(pass, what) { // the Trainer's rules end training, with one line saying why
+    var live = state.live;
+    live.diverged = pass;
+    livePause(); live.target = 0;
+    $("live-error").textContent = what + " after " + pass + " passes: training diverged; try a smaller learning rate";
   }
   function liveView() {
     var live = state.live, s = live.settings, current = live.run.measure(), last = live.history[live.history.length - 1];
+    if (!isFinite(current.train_loss) && !live.diverged) diverged(current.pass, "the loss became " + current.train_loss);
     var history = last.pass === current.pass ? live.history : live.history.concat([current]);
     var batch = s.batch === null ? "full batch" : "batches of " + s.batch;
     return {
@@ -387,7 +405,7 @@
     var live = state.live;
     if (!live.playing) return;
     var start = performance.now();
-    do { livePasses(1); } while (performance.now() - start < FRAME_BUDGET_MS);
+    while (livePasses(1) && performance.now() - start < FRAME_BUDGET_MS) { /* train */ }
     // passes per second while the page also draws: passes over the last second or more of frames
     var now = performance.now(), done = live.run.passesDone();
     if (!live.meter) live.meter = { since: now, passes: done };
@@ -402,7 +420,7 @@
     var live = state.live;
     if (!live.target || live.playing) return;
     var start = performance.now();
-    while (live.run.passesDone() < live.target && performance.now() - start < FRAME_BUDGET_MS) livePasses(1);
+    while (live.run.passesDone() < live.target && performance.now() - start < FRAME_BUDGET_MS && livePasses(1)) { /* train */ }
     if (live.run.passesDone() >= live.target) live.target = 0;
     render();
     if (live.target) live.frame = requestAnimationFrame(liveCatchUp);
@@ -410,6 +428,7 @@
   function livePlay() {
     var live = state.live;
     if (live.playing) { livePause(); render(); return; }
+    if (live.diverged) return;
     if (live.frame) cancelAnimationFrame(live.frame);
     live.playing = true; live.meter = null; live.target = 0;
     live.frame = requestAnimationFrame(liveFrame);
@@ -533,7 +552,7 @@
   ["live-dataset", "live-points", "live-noise", "live-hidden", "live-lr", "live-l2", "live-optimizer", "live-batch", "live-seed"]
     .forEach(function (id) { $(id).addEventListener("change", liveChanged); });
   $("live-play").addEventListener("click", livePlay);
-  $("live-step").addEventListener("click", function () { livePasses(1); render(); });
+  $("live-step").addEventListener("click", function () { livePasses(1); render(); });  // a no-op once diverged
   $("live-reset").addEventListener("click", function () { liveReset(state.live.settings); render(); });
   $("live-recorded").addEventListener("click", function () {
     var run = matchingRun(state.live.settings);
