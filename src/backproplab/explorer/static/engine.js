@@ -389,7 +389,12 @@ var BackproplabEngine = (function () {
   function Optimizer(name, params, lr, hyper) {
     if (!OPTIMIZERS[name]) throw new Error("unknown optimizer " + name);
     this.name = name; this.params = params; this.lr = lr; this.hyper = hyper; this.t = 0;
-    this.state = params.map(function (p) { return { a: new Float64Array(p.length), b: new Float64Array(p.length) }; });
+    var buffers = OPTIMIZERS[name].buffers || []; // per parameter, zeros to start, named as in Python
+    this.state = params.map(function (p) {
+      var state = {};
+      buffers.forEach(function (b) { state[b] = new Float64Array(p.length); });
+      return state;
+    });
   }
   Optimizer.prototype.step = function (grads) {
     this.t += 1;
@@ -399,26 +404,30 @@ var BackproplabEngine = (function () {
   var OPTIMIZERS = {
     sgd: { update: function (o, p, g) { for (var i = 0; i < p.length; i++) p[i] -= g[i] * o.lr; } },
     momentum: { // v = mu v + g; p -= lr v
+      buffers: ["velocity"],
       update: function (o, p, g, s) {
-        var v = s.a, mu = o.hyper.momentum;
+        var v = s.velocity, mu = o.hyper.momentum;
         for (var i = 0; i < p.length; i++) { v[i] *= mu; v[i] += g[i]; p[i] -= v[i] * o.lr; }
       }
     },
     nesterov: { // v = mu v + g; p -= lr (g + mu v)
+      buffers: ["velocity"],
       update: function (o, p, g, s) {
-        var v = s.a, mu = o.hyper.momentum;
+        var v = s.velocity, mu = o.hyper.momentum;
         for (var i = 0; i < p.length; i++) { v[i] *= mu; v[i] += g[i]; p[i] -= (v[i] * mu + g[i]) * o.lr; }
       }
     },
     adagrad: { // G += g^2; p -= lr g / (sqrt(G) + eps)
+      buffers: ["sum_sq"],
       update: function (o, p, g, s) {
-        var G = s.a;
+        var G = s.sum_sq;
         for (var i = 0; i < p.length; i++) { G[i] += g[i] * g[i]; p[i] -= (g[i] / (Math.sqrt(G[i]) + o.hyper.eps)) * o.lr; }
       }
     },
     rmsprop: { // s = alpha s + (1 - alpha) g^2; p -= lr g / (sqrt(s) + eps)
+      buffers: ["square_avg"],
       update: function (o, p, g, st) {
-        var sq = st.a, alpha = o.hyper.alpha;
+        var sq = st.square_avg, alpha = o.hyper.alpha;
         for (var i = 0; i < p.length; i++) {
           sq[i] *= alpha; sq[i] += (g[i] * g[i]) * (1.0 - alpha);
           p[i] -= (g[i] / (Math.sqrt(sq[i]) + o.hyper.eps)) * o.lr;
@@ -429,8 +438,9 @@ var BackproplabEngine = (function () {
       perStep: function (o) {
         return { stepSize: o.lr / (1.0 - Math.pow(o.hyper.beta1, o.t)), invSqrtBc2: 1.0 / Math.sqrt(1.0 - Math.pow(o.hyper.beta2, o.t)) };
       },
+      buffers: ["m", "v"],
       update: function (o, p, g, s, k) {
-        var m = s.a, v = s.b, b1 = o.hyper.beta1, b2 = o.hyper.beta2;
+        var m = s.m, v = s.v, b1 = o.hyper.beta1, b2 = o.hyper.beta2;
         for (var i = 0; i < p.length; i++) {
           m[i] *= b1; m[i] += g[i] * (1.0 - b1);
           v[i] *= b2; v[i] += (g[i] * g[i]) * (1.0 - b2);
