@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the weights and the loss curves. Without --dataset/--hidden/--activation: the handout's moons network "
         "for each activation and hidden size of the report, and deeper networks on spirals and circles. "
         "The page also trains live: its own engine, proven equal to the NumPy one, trains networks you set up "
-        "there (moons, circles, spirals, XOR).",
+        "there, on the 2-D data sets it generates.",
     )
     add_arguments(p, ExploreConfig)
     p.set_defaults(func=run)
