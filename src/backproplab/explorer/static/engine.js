@@ -4,7 +4,7 @@
 //
 // Sections, each the twin of a Python module:
 //   1. RandomState   numpy.random.RandomState (MT19937): seeds, randn, uniform, shuffle, permutation
-//   2. DATASETS      backproplab.datasets.toy (+ load(..., fresh_test=True)): moons, circles, spirals, xor
+//   2. GENERATORS    backproplab.datasets.toy (+ load(..., fresh_test=True)): moons, circles, spirals, xor
 //   3. ACTIVATIONS   backproplab.scratch.activations: forward(z) and derivative(z, a)
 //   4. Network       backproplab.scratch.deep (and layer): init, forward, loss, backward
 //   5. OPTIMIZERS    backproplab.scratch.optimizers: the in-place update rules, same operation order
