@@ -114,3 +114,27 @@ def test_a_default_run_trained_in_pieces_is_not_cut_short_by_the_loss_factor_rul
     record = train_run(spec, load_points(spec.dataset))
     assert record["snapshots"][-1]["pass"] == spec.passes
     assert record["snapshots"][-1]["train_accuracy"] > 0.95
+
+
+def test_the_live_modes_defaults_are_the_first_recorded_run_and_the_engines_own():
+    from backproplab.datasets.toy import make_spirals
+    from backproplab.explorer.live import live_settings
+    from backproplab.scratch.optimizers import Adam
+    from backproplab.scratch.trainer import DIVERGE_FACTOR
+
+    live = live_settings()
+    first = default_specs()[0]
+    d = live["defaults"]
+    assert (d["dataset"], tuple(d["hidden"]), d["activation"]) == (first.dataset, first.hidden, first.activation)
+    assert (d["lr"], d["l2"], d["seed"], d["optimizer"], d["batch"]) == (
+        first.epsilon,
+        first.reg_lambda,
+        first.seed,
+        "sgd",
+        None,
+    )
+    assert live["datasets"]["spirals"] == {"n_samples": 300, "noise": 0.05, "options": {"n_arms": 3, "turns": 1.0}}
+    assert make_spirals.__defaults__[:2] == (300, 0.05)
+    assert live["optimizers"]["adam"] == {"lr": Adam.default_lr, **Adam.defaults}
+    assert live["diverge_factor"] == DIVERGE_FACTOR
+    json.dumps(live, allow_nan=False)  # inlined in the page as JSON
