@@ -138,3 +138,21 @@ def test_the_live_modes_defaults_are_the_first_recorded_run_and_the_engines_own(
     assert live["optimizers"]["adam"] == {"lr": Adam.default_lr, **Adam.defaults}
     assert live["diverge_factor"] == DIVERGE_FACTOR
     json.dumps(live, allow_nan=False)  # inlined in the page as JSON
+
+
+def test_a_reused_explorer_result_gets_the_page_of_this_build(tmp_path):
+    """The report reuses the explorer's recorded runs, but renders its page with the current code: a page left
+    by an older build (the settings key the runs, not the page's code) is not what the report shows."""
+    from types import SimpleNamespace
+
+    from backproplab.experiments.store import Result
+    from backproplab.explorer import build_explorer
+    from backproplab.report.explorer import FOLDER, copy_into
+
+    spec = dataclasses.replace(default_specs()[0], passes=5)
+    build_explorer(tmp_path / "result" / "page", [spec], snapshots=3, progress=False)
+    current = (tmp_path / "result" / "page" / "index.html").read_text()
+    (tmp_path / "result" / "page" / "index.html").write_text("<html>a page of an older build</html>")
+    (tmp_path / "report").mkdir()
+    copy_into(Result(tmp_path / "result", {}, {}), SimpleNamespace(out_dir=tmp_path / "report"))
+    assert (tmp_path / "report" / FOLDER / "index.html").read_text() == current
