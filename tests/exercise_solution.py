@@ -129,8 +129,10 @@ def fill(workspace: Path, items: set[str] | None = None, bodies: dict | None = N
         path.write_text("".join(out))
 
 
-def mutate(key: tuple[str, str, str], old: str, new: str) -> dict:
-    """The solution with ``old`` replaced by ``new`` in one body (``old`` must be there exactly once)."""
+def mutate(key: tuple[str, str, str], *changes: tuple[str, str]) -> dict:
+    """The solution with each ``(old, new)`` applied to one body (``old`` must be there exactly once)."""
     body = SOLUTION[key]
-    assert body.count(old) == 1, f"{old!r} is not in the solution's {key} once"
-    return {key: body.replace(old, new)}
+    for old, new in changes:
+        assert body.count(old) == 1, f"{old!r} is not in the solution's {key} exactly once"
+        body = body.replace(old, new)
+    return {key: body}

@@ -9,6 +9,7 @@ and reports a process that dies before writing OUT.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import sys
 import time
@@ -18,6 +19,8 @@ from typing import Any
 
 from backproplab.exercise.diagnoses import Failed
 
+#: The sandbox tells the child its memory limit here, for the message of a MemoryError.
+MEMORY_LIMIT_ENV = "BACKPROPLAB_CHECK_MEMORY_MB"
 NOT_STARTED = re.compile(r"fill in \((\w+)\): (\w+)")
 #: The modules each item imports (1b-1e never need the deeper network's file).
 MODULES = {"1f": ("three_layer_neural_network", "n_layer_neural_network")}
@@ -71,7 +74,8 @@ def run_check(folder: Path, item: str) -> dict[str, Any]:
             result.update(summary=f"your code raised NotImplementedError{_where(exc, folder)}")
             result["traceback"] = learner_traceback(exc, folder)
     except MemoryError as exc:
-        result.update(summary=f"ran out of memory{_where(exc, folder)}: {exc}")
+        limit = os.environ.get(MEMORY_LIMIT_ENV, "?")
+        result.update(summary=f"ran out of memory (the limit is {limit} MiB){_where(exc, folder)}: {exc}")
         result["traceback"] = learner_traceback(exc, folder)
     except SystemExit as exc:
         result.update(summary=f"your code called sys.exit({exc.code!r}){_where(exc, folder)}")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backproplab.exercise.child import MEMORY_LIMIT_ENV
 from backproplab.exercise.items import ITEMS
 from backproplab.settings import positive_float, positive_int, setting, validate
 
@@ -87,6 +88,7 @@ def run_item(folder: str | os.PathLike[str], item: str, limits: Limits | None = 
     limits = limits or Limits()
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env.update(PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
+    env[MEMORY_LIMIT_ENV] = str(limits.memory_mb)
     with tempfile.TemporaryDirectory(prefix="backproplab-check-") as tmp:
         out_path, result_path = Path(tmp, "output.txt"), Path(tmp, "result.json")
         with out_path.open("wb") as out:
