@@ -59,9 +59,7 @@ def test_starter_signatures_are_the_references(tmp_path: Path, monkeypatch) -> N
                 for stub in cls.stubs:
                     mine = getattr(learner_cls, stub.reference.__name__)
                     assert _param_view(mine) == _param_view(stub.reference), (cls.name, stub.reference.__name__)
-                    assert (inspect.cleandoc(stub.reference.__doc__ or "")) in (
-                        inspect.cleandoc(mine.__doc__ or "")
-                    )
+                    assert (inspect.cleandoc(stub.reference.__doc__ or "")) in (inspect.cleandoc(mine.__doc__ or ""))
                     checked += 1
     assert checked >= 15
 
