@@ -52,6 +52,8 @@ OPTION_LISTS = [
     ("report",),
     ("data", "verify"),
     ("data", "download"),
+    ("exercise", "check"),
+    ("exercise", "grade"),
 ]
 
 
