@@ -24,7 +24,7 @@ def _report(out: Path, results: Path, *extra: str) -> dict:
     assert main(["report", "--quick", "--no-progress", "--out", str(out), "--results", str(results), *extra]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     arrays = np.load(out / metrics["results"]["moons"] / "arrays.npz")
-    return {"metrics": metrics["moons"], "arrays": {k: arrays[k] for k in arrays.files}}
+    return {"metrics": metrics["moons"], "arrays": {k: arrays[k] for k in arrays.files}, "deep": metrics["deep"]}
 
 
 def test_the_reference_in_a_workspace_gives_the_built_in_numbers(tmp_path: Path, capsys) -> None:
@@ -32,9 +32,15 @@ def test_the_reference_in_a_workspace_gives_the_built_in_numbers(tmp_path: Path,
     results = tmp_path / "results"
     mine = _report(tmp_path / "mine", results, "--implementation", str(ws))
     page = (tmp_path / "mine" / "index.html").read_text()
-    assert f"This section ran the learner&#x27;s implementation: {ws.resolve()}" in page
-    assert "checks 1b-1e passed" in capsys.readouterr().out
-    built_in = _report(tmp_path / "built-in", results, "--sections", "moons")
+    assert page.count(f"This section ran the learner&#x27;s implementation: {ws.resolve()}") == 2  # moons, deep
+    assert "the report runs your network" in capsys.readouterr().out
+    built_in = _report(tmp_path / "built-in", results, "--sections", "moons,deep")
+    # 1f: the deep study (Adam on mini-batches of 32: the learner's gradients with the batch's share of L2)
+    mine_rows, built_in_rows = mine["deep"]["grids"]["spirals"]["rows"], built_in["deep"]["grids"]["spirals"]["rows"]
+    assert len(mine_rows) == len(built_in_rows) == 2
+    for row, ref in zip(mine_rows, built_in_rows, strict=True):
+        assert row["final_loss_per_example"] == pytest.approx(ref["final_loss_per_example"], rel=1e-9)
+        assert (row["train_accuracy"], row["test_accuracy"]) == (ref["train_accuracy"], ref["test_accuracy"])
     m, b = mine["metrics"], built_in["metrics"]
     assert m["logistic_regression_accuracy"] == b["logistic_regression_accuracy"]
     assert set(m["gradient_check_max_relative_error"]) == {"tanh", "sigmoid", "relu"}
@@ -67,6 +73,7 @@ def test_a_wrong_implementation_is_refused_naming_the_failing_check(tmp_path: Pa
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err
     assert f"--implementation {ws.resolve()}: check 1d failed: backprop (tanh, reg_lambda=0.0)" in err
+    assert "the moons section uses your network once checks 1b, 1c, 1d, 1e pass" in err
     assert not out.exists()
 
 

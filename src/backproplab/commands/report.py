@@ -53,8 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="build part 1's moons section (1a-1e) with the network of the exercise workspace DIR "
-        "(backproplab exercise start), once its checks 1b-1e pass; the page says which implementation ran",
+        help="build part 1's sections, moons (1a-1e) and deep (1f), with the networks of the exercise workspace DIR "
+        "(backproplab exercise start) once their checks pass; the page says which implementation ran",
     )
     p.set_defaults(func=run)
 
@@ -63,18 +63,19 @@ def run(args: argparse.Namespace) -> int:
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     implementation = None
     if args.implementation is not None:
-        from backproplab.exercise.implementation import IMPLEMENTED_SECTIONS, load_implementation
+        from backproplab.exercise.implementation import REQUIRED, load_implementation
 
         if args.sections == default_sections():
-            sections = list(IMPLEMENTED_SECTIONS)
-        others = [s for s in sections if SECTIONS.canonical(s) not in IMPLEMENTED_SECTIONS]
+            sections = list(REQUIRED)
+        sections = [SECTIONS.canonical(s) for s in sections]
+        others = [s for s in sections if s not in REQUIRED]
         if others:
             raise UsageError(
-                f"--implementation builds the sections {', '.join(IMPLEMENTED_SECTIONS)} with your network; "
+                f"--implementation builds the sections {', '.join(REQUIRED)} with your network; "
                 f"leave out {', '.join(others)} (or build them without --implementation)"
             )
-        implementation = load_implementation(args.implementation)
-        print(f"checks 1b-1e passed: the report runs {implementation.label}")
+        implementation = load_implementation(args.implementation, sections)
+        print(f"the report runs your network: {implementation.label}")
     build_report(
         args.out,
         sections=sections,

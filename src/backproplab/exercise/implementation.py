@@ -12,9 +12,9 @@ Unlike the checks, the report runs the learner's code in this process: it is the
 from __future__ import annotations
 
 import hashlib
-import importlib.util
+import importlib
 import os
-from collections.abc import Callable
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -24,13 +24,11 @@ import numpy as np
 
 from backproplab.errors import UsageError
 from backproplab.exercise.sandbox import Limits, check_workspace
-from backproplab.exercise.starter import THREE_LAYER, workspace_modules
+from backproplab.exercise.starter import N_LAYER, THREE_LAYER, workspace_modules
 from backproplab.scratch.trainer import Trainer
 
-#: The report sections built with the learner's network.
-IMPLEMENTED_SECTIONS = ("moons",)
-#: The checks that must pass before the report uses the learner's three-layer network (1a-1e).
-REQUIRED = ("1b", "1c", "1d", "1e")
+#: The report sections built with the learner's network, and the checks each needs passed first.
+REQUIRED: dict[str, tuple[str, ...]] = {"moons": ("1b", "1c", "1d", "1e"), "deep": ("1b", "1f")}
 
 
 class LearnerNetwork:
@@ -48,6 +46,13 @@ class LearnerNetwork:
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self.net, name, value)
 
+    def __repr__(self) -> str:
+        return f"the learner's {type(self.net).__name__}"
+
+    @property
+    def n_parameters(self) -> int:
+        return int(sum(np.size(p) for p in self.net.parameters()))
+
     def fit_model(
         self,
         X: np.ndarray,
@@ -55,22 +60,12 @@ class LearnerNetwork:
         epsilon: float = 0.01,
         num_passes: int = 20000,
         print_loss: bool = False,
-        *,
-        record_every: int = 100,
-        progress: bool = False,
+        **options: Any,
     ) -> dict[str, Any]:
-        """Full-batch gradient descent with the learner's gradients; the reference trainer's history."""
-        trainer = Trainer(
-            self,
-            X,
-            y,
-            epsilon=epsilon,
-            num_passes=num_passes,
-            record_every=record_every,
-            print_every=1000 if print_loss else None,
-            exact_prints=True,
-            progress=progress,
-        )
+        """Train with the learner's gradients in the reference trainer (``options``: its settings:
+        record_every, batch_size, optimizer...); returns the trainer's history."""
+        print_every = 1000 if print_loss else None
+        trainer = Trainer(self, X, y, epsilon=epsilon, num_passes=num_passes, print_every=print_every, **options)
         return trainer.train()
 
     # -- what the trainer uses --------------------------------------------------------------------
@@ -84,9 +79,15 @@ class LearnerNetwork:
         return list(self.net.parameters())
 
     def step_gradients(self, X: np.ndarray, y: np.ndarray, reg_scale: float) -> list[np.ndarray]:
-        if reg_scale != 1.0:
-            raise ValueError("the learner's network trains full-batch only (reg_scale 1)")
-        return [np.asarray(g) for g in self.net.backprop(X, y)]
+        """The learner's gradients, their L2 term scaled by ``reg_scale`` (a mini-batch's share, B / N).
+
+        The learner's backprop includes the whole L2 term ``reg_lambda * W``; parameters() alternates
+        weights and biases (W1, b1, W2, ...), so the weights are the even entries."""
+        grads = [np.array(g, dtype=np.float64) for g in self.net.backprop(X, y)]
+        if reg_scale != 1.0 and self.net.reg_lambda:
+            for g, W in zip(grads[::2], self.net.parameters()[::2], strict=True):
+                g -= (1.0 - reg_scale) * self.net.reg_lambda * W
+        return grads
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return float(self.net.calculate_loss(X, y)), float(np.mean(self.net.predict(X) == y))
@@ -101,11 +102,15 @@ class Implementation:
 
     folder: Path
     digest: str
-    module: ModuleType
+    modules: dict[str, ModuleType]
 
     def network(self, *args: Any, **kwargs: Any) -> LearnerNetwork:
         """A learner's NeuralNetwork (the reference's constructor arguments), ready for the report's studies."""
-        return LearnerNetwork(self.module.NeuralNetwork(*args, **kwargs))
+        return LearnerNetwork(self.modules[THREE_LAYER.module].NeuralNetwork(*args, **kwargs))
+
+    def deep_network(self, *args: Any, **kwargs: Any) -> LearnerNetwork:
+        """A learner's DeepNeuralNetwork (the reference's constructor arguments), for the deep study."""
+        return LearnerNetwork(self.modules[N_LAYER.module].DeepNeuralNetwork(*args, **kwargs))
 
     def describe(self) -> dict[str, str]:
         """What goes into a study's settings: a changed file is a new study, never a reused one."""
@@ -123,28 +128,34 @@ def _digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _import(folder: Path) -> ModuleType:
-    name = f"_backproplab_learner_{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
-    spec = importlib.util.spec_from_file_location(name, folder / THREE_LAYER.filename)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"cannot load {folder / THREE_LAYER.filename}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _import(folder: Path, names: list[str]) -> dict[str, ModuleType]:
+    """The learner's modules, imported from ``folder`` under their own names, then taken out of
+    ``sys.modules`` again (another workspace's modules of the same names must not be reused)."""
+    saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
+    sys.path.insert(0, str(folder))
+    try:
+        return {name: importlib.import_module(name) for name in names}
+    finally:
+        sys.path.remove(str(folder))
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
 
 
 def load_implementation(
-    folder: str | os.PathLike[str], limits: Limits | None = None, check: Callable[..., Any] = check_workspace
+    folder: str | os.PathLike[str], sections: list[str], limits: Limits | None = None
 ) -> Implementation:
-    """The learner's implementation at ``folder`` once checks 1b-1e pass; UsageError naming the first that does not."""
+    """The learner's implementation at ``folder`` once the checks ``sections`` need pass (see
+    :data:`REQUIRED`); UsageError naming the first that does not."""
     folder = Path(folder).resolve()
-    workspace_modules(folder)
-    for r in check(folder, list(REQUIRED), limits):
+    modules = [name.removesuffix(".py") for name in workspace_modules(folder)]
+    required = [item for section in sections for item in REQUIRED[section]]
+    for r in check_workspace(folder, list(dict.fromkeys(required)), limits):
         if r["status"] != "passed":
+            section = next(s for s in sections if r["item"] in REQUIRED[s])
             why = "is not started" if r["status"] == "not started" else f"failed: {r['summary']}"
             raise UsageError(
-                f"--implementation {folder}: check {r['item']} {why}; the report uses your network once checks "
-                f"{', '.join(REQUIRED)} pass (see backproplab exercise check {folder})"
+                f"--implementation {folder}: check {r['item']} {why}; the {section} section uses your network once "
+                f"checks {', '.join(REQUIRED[section])} pass (see backproplab exercise check {folder})"
             )
-    digest = _digest(folder)
-    return Implementation(folder, digest, _import(folder))
+    return Implementation(folder, _digest(folder), _import(folder, modules))
