@@ -1,9 +1,10 @@
-"""One check of a learner's workspace, in the child process: ``python -P -m backproplab.exercise.child DIR ITEM OUT``.
+"""The checks of a learner's workspace, in the child process: ``python -P -m backproplab.exercise.child DIR ITEMS OUT``.
 
-Imports the learner's modules from DIR, runs the item's check and writes its result as JSON to OUT.
+Imports the learner's modules from DIR, runs each item's check in turn and writes its result as JSON
+to ``OUT/<index>.json`` as soon as it is known.
 Whatever the learner's code raises (sys.exit and MemoryError included) becomes the item's result,
 with the traceback cut to the learner's own frames. The parent (:mod:`.sandbox`) sets the limits
-and reports a process that dies before writing OUT.
+and reports a process that dies before writing a result.
 """
 
 from __future__ import annotations
@@ -89,13 +90,15 @@ def run_check(folder: Path, item: str) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    """``DIR ITEM[,ITEM...] OUT_DIR``: each item's result as ``OUT_DIR/<index>.json``, written when it finishes."""
     from backproplab.io import write_json
 
-    folder, item, out = argv
-    start = time.perf_counter()
-    result = run_check(Path(folder), item)
-    result["seconds"] = time.perf_counter() - start
-    write_json(out, result)
+    folder, items, out = argv
+    for i, item in enumerate(items.split(",")):
+        start = time.perf_counter()
+        result = run_check(Path(folder), item)
+        result["seconds"] = time.perf_counter() - start
+        write_json(Path(out, f"{i}.json"), result)
     return 0
 
 

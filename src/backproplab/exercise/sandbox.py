@@ -1,10 +1,11 @@
 """Run each check in a child process with a time limit and a memory limit, and say in one line how it ended.
 
-The child (:mod:`backproplab.exercise.child`) runs in a session of its own with ``setrlimit`` limits:
+The child (:mod:`backproplab.exercise.child`) checks the items in order, writing each result as it
+finishes, in a session of its own with ``setrlimit`` limits:
 address space (``RLIMIT_AS``: an allocation over the limit raises MemoryError), CPU seconds, the size
 of any file it writes, no core files; one BLAS thread. The parent kills the whole session when the
 wall-clock limit passes. A child that dies without writing its result (``os.abort()``, a segfault,
-``os._exit``) is reported from its exit status, and the next item runs in a fresh child.
+``os._exit``) is reported from its exit status, and the remaining items run in a fresh child.
 
 This guards against mistakes and careless code, not against a determined attacker: the learner's code
 runs as the same user, can read and write what that user can, can reach the network, and runs in
@@ -13,6 +14,7 @@ the same process as the check it is graded by.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -21,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +62,7 @@ class Limits:
 
 def _apply_limits(limits: Limits) -> None:  # runs in the child, between fork and exec
     memory = limits.memory_mb * 2**20
-    cpu = math.ceil(limits.seconds) + 1
+    cpu = math.ceil(limits.seconds) + 1  # the wall-clock limit, per item, is the parent's
     for which, value in (
         (resource.RLIMIT_AS, memory),
         (resource.RLIMIT_CPU, cpu),
@@ -82,75 +85,102 @@ def _tail(path: Path, lines: int = 15, limit: int = 4000) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def run_item(folder: str | os.PathLike[str], item: str, limits: Limits | None = None) -> dict[str, Any]:
-    """The result of one item's check on the workspace at ``folder``, run in a limited child process."""
-    folder = Path(folder).resolve()
-    limits = limits or Limits()
+def _run_group(folder: Path, items: list[str], limits: Limits) -> list[dict[str, Any]]:
+    """Results for a prefix of ``items`` (at least the first) from one child process, which checks them in
+    order and writes each result as it finishes; the item it was on when it died, timed out or was
+    stopped gets the line that says so, and the caller runs the rest in a fresh child."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env.update(PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
     env[MEMORY_LIMIT_ENV] = str(limits.memory_mb)
+    cpu_limited = dataclasses.replace(limits, seconds=limits.seconds * len(items))
     with tempfile.TemporaryDirectory(prefix="backproplab-check-") as tmp:
-        out_path, result_path = Path(tmp, "output.txt"), Path(tmp, "result.json")
+        out_path, results_dir = Path(tmp, "output.txt"), Path(tmp, "results")
+        results_dir.mkdir()
         with out_path.open("wb") as out:
-            command = [sys.executable, "-P", "-m", "backproplab.exercise.child", str(folder), item, str(result_path)]
+            command = [sys.executable, "-P", "-m", "backproplab.exercise.child", str(folder), ",".join(items)]
             proc = subprocess.Popen(
-                command,
+                [*command, str(results_dir)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=folder,
                 env=env,
                 start_new_session=True,  # one process group: a timeout ends whatever the code started
-                preexec_fn=lambda: _apply_limits(limits),
+                preexec_fn=lambda: _apply_limits(cpu_limited),
             )
-            timed_out = False
+            timed_out, done = False, 0
+            deadline = time.monotonic() + limits.seconds
             try:
-                proc.wait(timeout=limits.seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                while proc.poll() is None:
+                    finished = len(list(results_dir.glob("*.json")))
+                    if finished > done:  # each item gets the whole time limit
+                        done, deadline = finished, time.monotonic() + limits.seconds
+                    if time.monotonic() > deadline:
+                        timed_out = True
+                        break
+                    time.sleep(0.05)
             finally:
-                if proc.poll() is None or timed_out:
+                if proc.poll() is None:
                     try:
                         os.killpg(proc.pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
                     proc.wait()
-        output = _tail(out_path)
+        results = []
+        for i in range(len(items)):
+            path = results_dir / f"{i}.json"
+            if not path.is_file():
+                break
+            results.append(json.loads(path.read_text()))
+        if len(results) == len(items):
+            return results
+        item = items[len(results)]
         result: dict[str, Any] = {"item": item, "status": "failed", "details": [], "diagnosis": None, "traceback": None}
         if timed_out:
             result["summary"] = (
                 f"did not finish within {limits.seconds:g} s and was stopped: an endless loop, or far too slow"
             )
-        elif result_path.is_file():
-            result = json.loads(result_path.read_text())
         elif proc.returncode < 0:
             sig = signal.Signals(-proc.returncode)
             what = SIGNALS.get(sig, f"ended the process with signal {sig.name}")
             if sig == signal.SIGXCPU:
-                what = f"used more than {math.ceil(limits.seconds) + 1} s of CPU and was stopped"
+                what = "used more CPU time than the limit allows and was stopped"
             result["summary"] = f"your code {what}"
         else:
             result["summary"] = (
                 f"the check's process ended with exit status {proc.returncode} before it finished "
                 "(os._exit in your code?)"
             )
-        if output and result["status"] != "passed":
+        output = _tail(out_path)
+        if output:
             result["output"] = output
-    result["title"] = ITEMS[item].title
-    result["points"] = ITEMS[item].points
-    result["score"] = ITEMS[item].points if result["status"] == "passed" else 0.0
+        return [*results, result]
+
+
+def _scored(result: dict[str, Any]) -> dict[str, Any]:
+    item = ITEMS[result["item"]]
+    result.update(title=item.title, points=item.points, score=item.points if result["status"] == "passed" else 0.0)
     return result
+
+
+def run_item(folder: str | os.PathLike[str], item: str, limits: Limits | None = None) -> dict[str, Any]:
+    """The result of one item's check on the workspace at ``folder``, run in a limited child process."""
+    return check_workspace(folder, [item], limits)[0]
 
 
 def check_workspace(
     folder: str | os.PathLike[str], items: list[str], limits: Limits | None = None, progress: Any = None
 ) -> list[dict[str, Any]]:
-    """The results of ``items`` in order, each from its own child process."""
-    results = []
-    for item in items:
-        results.append(run_item(folder, item, limits))
+    """The results of ``items`` in order: checked in one child process, and after a crash or a timeout
+    the remaining items in a fresh one."""
+    folder = Path(folder).resolve()
+    limits = limits or Limits()
+    results: list[dict[str, Any]] = []
+    while len(results) < len(items):
+        got = _run_group(folder, items[len(results) :], limits)
+        results += [_scored(r) for r in got]
         if progress is not None:
-            progress.update()
+            progress.update(len(got))
     return results
 
 
