@@ -13,6 +13,7 @@ from pathlib import Path
 
 THREE = "three_layer_neural_network.py"
 DEEP = "n_layer_neural_network.py"
+DCN = "dcn_mnist.py"
 
 #: (file, class, method) -> body
 SOLUTION: dict[tuple[str, str, str], str] = {
@@ -106,24 +107,67 @@ SOLUTION: dict[tuple[str, str, str], str] = {
             grads += [layer.dW + self.reg_lambda * layer.W, layer.db.copy()]
         return tuple(grads)
     """,
+    (DCN, None, "weight_variable"): """
+        w = torch.empty(shape)
+        nn.init.trunc_normal_(w, mean=0.0, std=0.1, a=-0.2, b=0.2)
+        return nn.Parameter(w)
+    """,
+    (DCN, None, "bias_variable"): """
+        return nn.Parameter(torch.full(shape, 0.1))
+    """,
+    (DCN, None, "conv2d"): """
+        return F.conv2d(x, W, b, stride=1, padding=W.shape[-1] // 2)
+    """,
+    (DCN, None, "max_pool_2x2"): """
+        return F.max_pool2d(x, kernel_size=2, stride=2)
+    """,
+    (DCN, None, "forward_backward"): """
+        with autocast():
+            logits = model(x, capture)
+        loss = F.cross_entropy(logits.float(), y)
+        optimizer.zero_grad()
+        loss.backward()
+        return logits, loss
+    """,
+    (DCN, "DCN", "forward"): """
+        x = x.reshape(-1, 1, 28, 28)
+        for layer in ("conv1", "conv2"):
+            w, b = self.parameters_of(layer)
+            z = conv2d(x, w, b)
+            a = F.relu(z)
+            x = max_pool_2x2(a)
+            if capture is not None:
+                capture[f"{layer}/net_input"], capture[f"{layer}/activation"], capture[f"{layer}/pooled"] = z, a, x
+        z = x.flatten(1) @ self.fc1_w.T + self.fc1_b
+        a = F.relu(z)
+        h = F.dropout(a, self.dropout, self.training)
+        logits = h @ self.fc2_w.T + self.fc2_b
+        if capture is not None:
+            capture["fc1/net_input"], capture["fc1/activation"], capture["fc2/net_input"] = z, a, logits
+        return logits
+    """,
 }
 
 
 def fill(workspace: Path, items: set[str] | None = None, bodies: dict | None = None) -> None:
     """Put the solution's bodies (or ``bodies``, e.g. a mutation) of ``items`` (all when None) into ``workspace``."""
     bodies = {**SOLUTION, **(bodies or {})}
-    for filename in (THREE, DEEP):
+    for filename in (THREE, DEEP, DCN):
         path = workspace / filename
+        if not path.is_file():
+            continue
         lines = path.read_text().splitlines(keepends=True)
         out, cls = [], None
         for line in lines:
             match = re.match(r"class (\w+)", line)
             if match:
                 cls = match.group(1)
-            stub = re.match(r"\s+raise NotImplementedError\('fill in \((\w+)\): (\w+)'\)", line)
-            key = (filename, cls, stub.group(2)) if stub else None
-            if stub and key in bodies and (items is None or stub.group(1) in items):
-                out.append(textwrap.indent(textwrap.dedent(bodies[key]).strip("\n"), " " * 8) + "\n")
+            elif re.match(r"def ", line):
+                cls = None
+            stub = re.match(r"(\s+)raise NotImplementedError\('fill in \(([\w-]+)\): (\w+)'\)", line)
+            key = (filename, cls, stub.group(3)) if stub else None
+            if stub and key in bodies and (items is None or stub.group(2) in items):
+                out.append(textwrap.indent(textwrap.dedent(bodies[key]).strip("\n"), stub.group(1)) + "\n")
             else:
                 out.append(line)
         path.write_text("".join(out))

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "exercise",
         help="the assignment as starter code to fill in, with checks that say what is wrong",
-        description="Part 1 of the assignment as an exercise: start a workspace of starter files (the "
+        description="The assignment as an exercise: start a workspace of starter files (the "
         "reference's signatures and docstrings, bodies to fill in), check it item by item against the "
         "reference and finite differences, pack the hand-in zip, or grade many submissions.",
     )
@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = actions.add_parser(
         "start",
         help="write a workspace of starter files to fill in",
-        description="Write the starter files (three_layer_neural_network.py, n_layer_neural_network.py) and a "
-        "README to a new folder. Refuses a folder that holds anything but an untouched starter.",
+        description="Write the starter files (part 1: three_layer_neural_network.py, n_layer_neural_network.py; "
+        "part 2: dcn_mnist.py, PyTorch) and a README to a new folder. Refuses a folder that holds anything but an "
+        "untouched starter.",
     )
     s.add_argument("--out", type=Path, required=True, help="the new workspace folder")
     s.add_argument("--part", choices=["1", "2", "all"], default="1", help="which part's starter (default: 1)")
@@ -71,16 +72,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     g.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions")
     g.add_argument("--out", type=Path, default=Path("grades"), help="output folder (default: grades)")
+    g.add_argument("--part", choices=["1", "2", "all"], default="1", help="the items of which part (default: 1)")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_arguments(g, Limits)
     g.set_defaults(func=run_grade)
 
 
-def _items(names: list[str]) -> list[str]:
+def _items(names: list[str], folder: Path) -> list[str]:
     from backproplab.exercise.items import items_of_part
+    from backproplab.exercise.starter import workspace_part
 
     if not names:
-        return items_of_part("1")
+        return items_of_part(workspace_part(folder))
     return [ITEMS.canonical(n) for n in names]
 
 
@@ -97,8 +100,8 @@ def run_check(args: argparse.Namespace) -> int:
     from backproplab.exercise.starter import workspace_modules
     from backproplab.io import write_json
 
-    items = _items(args.items)
     workspace_modules(args.folder)
+    items = _items(args.items, args.folder)
     results = check_workspace(args.folder, items, Limits(**given(args, Limits)))
     print(format_results(results, verbose=args.verbose))
     if args.json is not None:
@@ -123,7 +126,9 @@ def run_pack(args: argparse.Namespace) -> int:
 def run_grade(args: argparse.Namespace) -> int:
     from backproplab.exercise.grading import grade
 
-    rows = grade(args.submissions, args.out, limits=Limits(**given(args, Limits)), progress=not args.no_progress)
+    rows = grade(
+        args.submissions, args.out, part=args.part, limits=Limits(**given(args, Limits)), progress=not args.no_progress
+    )
     for row in rows:
         print(f"{row['submission']}: {row['total']:g} / {row['max_score']:g}")
     print(f"grades written to {args.out / 'grades.csv'}, results.json per submission in {args.out}")

@@ -22,9 +22,14 @@ from backproplab.exercise.diagnoses import Failed
 
 #: The sandbox tells the child its memory limit here, for the message of a MemoryError.
 MEMORY_LIMIT_ENV = "BACKPROPLAB_CHECK_MEMORY_MB"
-NOT_STARTED = re.compile(r"fill in \((\w+)\): (\w+)")
-#: The modules each item imports (1b-1e never need the deeper network's file).
-MODULES = {"1f": ("three_layer_neural_network", "n_layer_neural_network")}
+NOT_STARTED = re.compile(r"fill in \(([\w-]+)\): (\w+)")
+#: The modules each item imports, the first of them required (1b-1e never need the deeper network's file).
+MODULES = {
+    "1f": ("three_layer_neural_network", "n_layer_neural_network"),
+    "2a": ("dcn_mnist",),
+    "2a-step": ("dcn_mnist",),
+    "2b": ("dcn_mnist",),
+}
 DEFAULT_MODULES = ("three_layer_neural_network",)
 
 
@@ -45,21 +50,21 @@ def _where(exc: BaseException, folder: Path) -> str:
 
 def run_check(folder: Path, item: str) -> dict[str, Any]:
     """The result of ``item`` on the workspace at ``folder`` (status, summary, details, diagnosis, traceback)."""
-    from backproplab.exercise.part1 import CHECKS
-
     folder = folder.resolve()
     sys.path.append(str(folder))  # appended: a learner's numpy.py cannot hide the real one
     result: dict[str, Any] = {"item": item, "status": "failed", "details": [], "diagnosis": None, "traceback": None}
     module = "the workspace"
     try:
+        needed = MODULES.get(item, DEFAULT_MODULES)
+        if not (folder / f"{needed[0]}.py").is_file():
+            raise Failed(f"{needed[0]}.py is missing from the workspace")
         mods = {}
-        for module in MODULES.get(item, DEFAULT_MODULES):
+        for module in needed:
             if (folder / f"{module}.py").is_file():
                 mods[module] = importlib.import_module(module)
         module = "the check"
-        if "three_layer_neural_network" not in mods:
-            raise Failed("three_layer_neural_network.py is missing from the workspace")
-        result["details"] = CHECKS[item](mods)
+        checks = importlib.import_module(f"backproplab.exercise.part{item[0]}").CHECKS  # torch for part 2 only
+        result["details"] = checks[item](mods)
         result.update(status="passed", summary="passed")
     except Failed as failed:
         result.update(summary=failed.summary, details=failed.details, diagnosis=failed.diagnosis, errors=failed.errors)
@@ -69,8 +74,10 @@ def run_check(folder: Path, item: str) -> dict[str, Any]:
             result.update(
                 status="not started", summary=f"not started ({match.group(2)} still raises NotImplementedError)"
             )
-        elif match:
-            result.update(summary=f"needs {match.group(1)} first: {match.group(2)} is not filled in yet")
+        elif match:  # nothing of this item could run yet: not started, and why
+            result.update(
+                status="not started", summary=f"needs {match.group(1)} first: {match.group(2)} is not filled in yet"
+            )
         else:
             result.update(summary=f"your code raised NotImplementedError{_where(exc, folder)}")
             result["traceback"] = learner_traceback(exc, folder)

@@ -8,7 +8,7 @@ matches names the mistake. Errors are cs231n's relative error (:func:`~backpropl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,8 +50,13 @@ def as_array(value: object, name: str) -> np.ndarray:
 
 
 def worst_entry(yours: np.ndarray, reference: np.ndarray) -> tuple[int, ...]:
-    """The index of the entry with the largest relative error."""
-    return max(np.ndindex(*yours.shape), key=lambda i: rel_error(yours[i], reference[i]), default=())
+    """The index of the entry with the largest relative error (rel_error's terms, entry by entry)."""
+    if yours.size == 0:
+        return ()
+    with np.errstate(invalid="ignore"):
+        per_entry = np.abs(yours - reference) / np.maximum(1e-8, np.abs(yours) + np.abs(reference))
+    per_entry = np.where(np.isnan(per_entry), np.inf, per_entry)
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(per_entry)), yours.shape))
 
 
 def _index_text(name: str, index: tuple[int, ...]) -> str:
@@ -143,9 +148,11 @@ def check_arrays(
     reference: Sequence[np.ndarray],
     *,
     numeric: Sequence[np.ndarray] | None = None,
-    variants: Mapping[str, Sequence[np.ndarray]] | None = None,
+    variants: Mapping[str, Sequence[np.ndarray]] | Callable[[], Mapping[str, Sequence[np.ndarray]]] | None = None,
 ) -> list[str]:
-    """The per-array lines when ``yours`` equals the reference; else raises Failed with the diagnosis."""
+    """The per-array lines when ``yours`` equals the reference; else raises Failed with the diagnosis.
+
+    ``variants`` (or a function making them, called only on a failure) name the common mistakes."""
     arrays = [as_array(a, n) for a, n in zip(yours, names, strict=False)]
     bad_shape = shape_diagnosis(names, arrays, [r.shape for r in reference])
     if bad_shape is not None:
@@ -162,5 +169,5 @@ def check_arrays(
     if non_finite:
         diagnosis = f"{', '.join(non_finite)} holds NaN or inf: overflow in exp? (subtract each row's max first)"
     else:
-        diagnosis = first_match(arrays, variants or {})
+        diagnosis = first_match(arrays, (variants() if callable(variants) else variants) or {})
     raise Failed(f"{what} differs from the reference (relative error {worst:.1e})", lines, diagnosis, errors)

@@ -20,7 +20,7 @@ from typing import Any
 from backproplab.errors import UsageError
 from backproplab.exercise.items import ITEMS, items_of_part, max_score
 from backproplab.exercise.sandbox import Limits, check_workspace, counts_line, format_item
-from backproplab.exercise.starter import THREE_LAYER
+from backproplab.exercise.starter import PART_FILES
 from backproplab.io import write_json, write_text
 from backproplab.progress import progress_bar
 
@@ -65,12 +65,13 @@ def unpack(zip_path: Path, into: Path) -> None:
                 shutil.copyfileobj(src, dst)
 
 
-def workspace_root(folder: Path) -> Path:
-    """The shallowest folder under ``folder`` holding the three-layer module (zips often add one level)."""
-    hits = sorted(folder.rglob(THREE_LAYER.filename), key=lambda p: (len(p.parts), str(p)))
+def workspace_root(folder: Path, part: str) -> Path:
+    """The shallowest folder under ``folder`` holding the part's first module (zips often add one level)."""
+    name = PART_FILES["2" if part == "2" else "1"][0]
+    hits = sorted(folder.rglob(name), key=lambda p: (len(p.parts), str(p)))
     hits = [p for p in hits if "__MACOSX" not in p.parts]
     if not hits:
-        raise BadSubmission(f"no {THREE_LAYER.filename} in the submission")
+        raise BadSubmission(f"no {name} in the submission")
     return hits[0].parent
 
 
@@ -82,7 +83,7 @@ def _failed_all(items: list[str], reason: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def grade_one(submission: Path, items: list[str], limits: Limits) -> list[dict[str, Any]]:
+def grade_one(submission: Path, items: list[str], limits: Limits, part: str = "1") -> list[dict[str, Any]]:
     """The check results of one submission (a folder or a zip), from a temporary copy."""
     with tempfile.TemporaryDirectory(prefix="backproplab-grade-") as tmp:
         copy = Path(tmp, "submission")
@@ -92,7 +93,7 @@ def grade_one(submission: Path, items: list[str], limits: Limits) -> list[dict[s
             else:
                 copy.mkdir()
                 unpack(submission, copy)
-            root = workspace_root(copy)
+            root = workspace_root(copy, part)
         except BadSubmission as exc:
             return _failed_all(items, str(exc))
         return check_workspace(root, items, limits)
@@ -144,7 +145,7 @@ def grade(
     try:
         for submission in found:
             name = submission.name.removesuffix(".zip")
-            results = grade_one(submission, items, limits)
+            results = grade_one(submission, items, limits, part)
             write_json(out / name / "results.json", gradescope_results(results))
             rows.append(
                 {"submission": name, **{r["item"]: r["score"] for r in results},

@@ -27,6 +27,9 @@ ITEMS: Registry[Item] = Registry(
             Item("1d", "backprop, against finite differences and the reference", 30, 1),
             Item("1e", "training (fit_model)", 15, 1),
             Item("1f", "Layer and DeepNeuralNetwork with L2", 25, 1),
+            Item("2a", "the DCN's layers and network (PyTorch)", 20, 2),
+            Item("2a-step", "one training step (forward_backward)", 15, 2),
+            Item("2b", "the monitored tensors under their TensorBoard tags", 15, 2),
         )
     },
 )

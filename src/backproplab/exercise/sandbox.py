@@ -187,7 +187,9 @@ def check_workspace(
 def format_item(r: dict[str, Any], verbose: bool = False) -> list[str]:
     """One item's lines: its status, and for a failed one what is wrong (``verbose``: the errors of any)."""
     status = r["status"].upper() if r["status"] == "failed" else r["status"]
-    lines = [f"{r['item']}  {r['title']:<58} {status}"]
+    lines = [f"{r['item']:<7} {r['title']:<58} {status}"]
+    if r["status"] == "not started" and r.get("summary", "").startswith("needs"):
+        lines[0] += f" ({r['summary']})"
     if r["status"] == "not started" or (r["status"] == "passed" and not verbose):
         return lines
     if r["status"] == "failed":

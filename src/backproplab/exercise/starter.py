@@ -57,6 +57,7 @@ class StarterFile:
     imports: str
     classes: tuple[StarterClass, ...]
     helpers: str = ""
+    functions: tuple[Stub, ...] = ()
 
     @property
     def module(self) -> str:
@@ -259,8 +260,81 @@ def activation_derivative(z: np.ndarray, type: str) -> np.ndarray:
 ''',
 )
 
-#: The starter files of each part, in the order a learner meets them.
-PARTS: dict[str, tuple[StarterFile, ...]] = {"1": (THREE_LAYER, N_LAYER)}
+
+def _dcn_file() -> StarterFile:
+    """Part 2's starter, from the PyTorch reference (imported only when part 2 is asked for)."""
+    from backproplab.dcn import model, training
+
+    return StarterFile(
+        "dcn_mnist.py",
+        'Part 2: the deep convolutional network of "Deep MNIST for Experts", in PyTorch. Fill in every\n'
+        "function that raises NotImplementedError and check with: backproplab exercise check . 2a\n\n"
+        + (inspect.getdoc(model) or "").split("3,274,634")[0].strip(),
+        "import contextlib\nfrom collections.abc import Callable\n\nimport torch\nimport torch.nn.functional as F\n"
+        "from torch import nn",
+        (
+            StarterClass(
+                "DCN",
+                model.DCN,
+                "nn.Module",
+                (
+                    Stub(
+                        model.DCN.__init__,
+                        """
+                        super().__init__()
+                        self.activation_name, self.init_name, self.dropout = activation, init, dropout
+                        self.conv1_w = weight_variable((32, 1, 5, 5), init)
+                        self.conv1_b = bias_variable((32,))
+                        self.conv2_w = weight_variable((64, 32, 5, 5), init)
+                        self.conv2_b = bias_variable((64,))
+                        self.fc1_w = weight_variable((1024, 7 * 7 * 64), init)
+                        self.fc1_b = bias_variable((1024,))
+                        self.fc2_w = weight_variable((10, 1024), init)
+                        self.fc2_b = bias_variable((10,))
+                        """,
+                    ),
+                    Stub(model.DCN.parameters_of, 'return getattr(self, f"{layer}_w"), getattr(self, f"{layer}_b")'),
+                    Stub(
+                        model.DCN.forward,
+                        "conv1, ReLU, max-pool; conv2, ReLU, max-pool; fc1, ReLU, dropout (only in training: "
+                        "self.training); fc2. With a capture dict (part 2b), put z, a and the pooled output of "
+                        "conv1 and conv2 under conv1/net_input, conv1/activation, conv1/pooled, ..., and "
+                        "fc1/net_input, fc1/activation, fc2/net_input.",
+                        "2a",
+                    ),
+                ),
+            ),
+        ),
+        functions=(
+            Stub(
+                model.weight_variable,
+                "an nn.Parameter of that shape drawn from a normal of std 0.1 truncated at two standard "
+                "deviations (the course's tf.truncated_normal; only this initialiser is checked).",
+                "2a",
+            ),
+            Stub(model.bias_variable, "an nn.Parameter of that shape, every entry 0.1.", "2a"),
+            Stub(model.conv2d, "stride 1 and SAME padding: the output keeps H and W.", "2a"),
+            Stub(model.max_pool_2x2, "a 2x2 window moved by 2: H and W halve.", "2a"),
+            Stub(
+                training.forward_backward,
+                "inside autocast(), logits = model(x, capture); the loss is the mean cross-entropy of "
+                "the logits; clear the previous gradients, then backpropagate. No optimizer step.",
+                "2a-step",
+            ),
+        ),
+    )
+
+
+#: The starter files of each part, in the order a learner meets them (part 2's built on demand: torch).
+PARTS: dict[str, Callable[[], tuple[StarterFile, ...]]] = {
+    "1": lambda: (THREE_LAYER, N_LAYER),
+    "2": lambda: (_dcn_file(),),
+}
+#: The file names of each part (known without importing torch).
+PART_FILES: dict[str, tuple[str, ...]] = {
+    "1": ("three_layer_neural_network.py", "n_layer_neural_network.py"),
+    "2": ("dcn_mnist.py",),
+}
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -338,6 +412,11 @@ def _split_params(text: str) -> list[str]:
     return [*parts, current.strip()] if current.strip() else parts
 
 
+def _function_source(stub: Stub) -> str:
+    """A module-level function's source (a stub rendered as a method, then dedented)."""
+    return textwrap.dedent(_stub_source(stub)).strip() + "\n"
+
+
 def _stub_source(stub: Stub) -> str:
     indent = " " * 8
     own = stub.reference.__doc__  # not inspect.getdoc: an undocumented __init__ would get object's
@@ -357,7 +436,9 @@ def file_source(starter: StarterFile) -> str:
     """The text of one starter file."""
     out = _docstring(starter.header, "") + "\nfrom __future__ import annotations\n\n" + starter.imports + "\n"
     if starter.helpers:
-        out += "\n" + starter.helpers.rstrip() + "\n"
+        out += "\n\n" + starter.helpers.strip() + "\n"
+    for stub in starter.functions:
+        out += "\n\n" + _function_source(stub)
     for cls in starter.classes:
         out += f"\n\nclass {cls.name}{f'({cls.bases})' if cls.bases else ''}:\n"
         out += _docstring(inspect.getdoc(cls.reference) or cls.name, "    ")
@@ -369,7 +450,7 @@ def file_source(starter: StarterFile) -> str:
 def learner_readme(part: str) -> str:
     """The learner's README: what to do, in which order, how to check."""
     rows = "\n".join(f"| {n} | {ITEMS[n].title} | {ITEMS[n].points:g} |" for n in items_of_part(part))
-    files = ", ".join(f"`{f.filename}`" for p in _parts(part) for f in PARTS[p])
+    files = ", ".join(f"`{name}`" for p in _parts(part) for name in PART_FILES[p])
     return f"""# Your backproplab exercise
 
 Fill in the functions of {files} that raise `NotImplementedError("fill in (...)")`, item by item
@@ -406,17 +487,13 @@ def _parts(part: str) -> list[str]:
     if part == "all":
         return list(PARTS)
     if part not in PARTS:
-        raise UsageError(
-            f"--part {part}: part 2's starter (PyTorch) is not available yet; use --part 1"
-            if part == "2"
-            else f"--part must be 1, 2 or all, got {part!r}"
-        )
+        raise UsageError(f"--part must be 1, 2 or all, got {part!r}")
     return [part]
 
 
 def workspace_files(part: str) -> dict[str, str]:
     """File name -> text of a fresh workspace of ``part`` ("1", "2" or "all")."""
-    files = {f.filename: file_source(f) for p in _parts(part) for f in PARTS[p]}
+    files = {f.filename: file_source(f) for p in _parts(part) for f in PARTS[p]()}
     files[README] = learner_readme(part)
     return files
 
@@ -445,10 +522,10 @@ def workspace_modules(folder: str | Path) -> list[str]:
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder; make a workspace with: backproplab exercise start --out {folder}")
-    modules = [f.filename for p in PARTS for f in PARTS[p] if (folder / f.filename).is_file()]
+    modules = [name for p in PART_FILES for name in PART_FILES[p] if (folder / name).is_file()]
     if not modules:
         raise UsageError(
-            f"{folder} is not an exercise workspace (no {THREE_LAYER.filename}); "
+            f"{folder} is not an exercise workspace (no {THREE_LAYER.filename} or dcn_mnist.py); "
             f"make one with: backproplab exercise start --out DIR"
         )
     return modules
