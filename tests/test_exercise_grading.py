@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from backproplab.cli import main
-from backproplab.exercise.items import ITEMS, max_score
+from backproplab.exercise.items import ITEMS, items_of_part, max_score
 from backproplab.exercise.starter import start_workspace
 from exercise_solution import THREE, fill, mutate
 
@@ -60,18 +60,19 @@ def test_grade_five_submissions(tmp_path: Path, capsys) -> None:
     assert main(["exercise", "grade", str(subs), "--out", str(out), "--no-progress"]) == 0
     rows = {row["submission"]: row for row in csv.DictReader((out / "grades.csv").open())}
     assert set(rows) == {"correct", "half", "wrong", "crashing", "not-python"}
-    points = {n: ITEMS[n].points for n in ITEMS.names()}
-    assert float(rows["correct"]["total"]) == max_score() == float(rows["correct"]["max_score"])
+    part1 = items_of_part("1")
+    points = {n: ITEMS[n].points for n in part1}
+    assert float(rows["correct"]["total"]) == max_score(part1) == float(rows["correct"]["max_score"])
     assert float(rows["half"]["total"]) == points["1b"] + points["1c"]
     # wrong gradients: 1d, 1e (it trains with them) fail; 1b, 1c and the deeper network pass
-    assert {n: float(rows["wrong"][n]) for n in ITEMS.names()} == {**points, "1d": 0.0, "1e": 0.0}
+    assert {n: float(rows["wrong"][n]) for n in part1} == {**points, "1d": 0.0, "1e": 0.0}
     assert float(rows["crashing"]["total"]) == 0.0 and float(rows["not-python"]["total"]) == 0.0
 
     for name in rows:
         doc = json.loads((out / name / "results.json").read_text())
         _check_gradescope(doc)
         assert doc["score"] == float(rows[name]["total"])
-        assert [t["number"] for t in doc["tests"]] == ITEMS.names()
+        assert [t["number"] for t in doc["tests"]] == part1
     wrong_doc = json.loads((out / "wrong" / "results.json").read_text())
     d = next(t for t in wrong_doc["tests"] if t["number"] == "1d")
     assert "relative error" in d["output"] and "FAILED" in d["output"]
