@@ -451,6 +451,11 @@ def learner_readme(part: str) -> str:
     """The learner's README: what to do, in which order, how to check."""
     rows = "\n".join(f"| {n} | {ITEMS[n].title} | {ITEMS[n].points:g} |" for n in items_of_part(part))
     files = ", ".join(f"`{name}`" for p in _parts(part) for name in PART_FILES[p])
+    report = (
+        "\n    backproplab report --implementation . --out report    # part 1's report, with your networks"
+        if "1" in _parts(part)
+        else ""
+    )
     return f"""# Your backproplab exercise
 
 Fill in the functions of {files} that raise `NotImplementedError("fill in (...)")`, item by item
@@ -474,8 +479,7 @@ and the common mistake that explains it when one does. Your code runs in a separ
 time and memory limit, so an endless loop or a crash is reported as one line.
 
 When every check passes:
-
-    backproplab report --implementation . --out report    # the report of part 1, with your network
+{report}
     backproplab exercise pack .                           # the hand-in zip: your code and your report
 
 Keep the constructors (`__init__`) as given: the checks compare your numbers with the reference's,
