@@ -170,7 +170,7 @@ MUTATIONS = {
      [("self.diff_actFun(self.z1,", "self.diff_actFun(self.a1,")],
      "the tanh derivative is computed on the activation a1 instead of the net input z1"),
     "tanh derivative as 1 - z**2": ("1b", (*NN, "diff_actFun"), [("1.0 - np.tanh(z) ** 2", "1.0 - z**2")],
-     "its formula in terms of the activation applied to the net input z"),
+     "its formula in terms of the activation, 1 - a**2, applied to the net input z"),
     "ReLU derivative 1 at 0": ("1b", (*NN, "diff_actFun"), [("(z > 0)", "(z >= 0)")],
      "ReLU's derivative at 0 is 1 in yours"),
     "softmax overflows": ("1c", (*NN, "feedforward"),

@@ -105,11 +105,10 @@ def check_1b(mods: Modules) -> list[str]:
         )
         yours_d = as_array(net.diff_actFun(z.copy(), type=name), f"diff_actFun(z, {name!r})")
         reference_d = act.grad(z)
+        in_terms_of_a = {"tanh": "1 - a**2", "sigmoid": "a * (1 - a)"}.get(name, "f'(a)")
         variants = {
-            f"your {name} derivative is its formula in terms of the activation applied to the net input z "
-            f"(e.g. 1 - z**2): compute it at a = {name}(z), i.e. 1 - tanh(z)**2": [
-                _variant_activation(name, "formula_on_z").grad(z)
-            ],
+            f"your {name} derivative is its formula in terms of the activation, {in_terms_of_a}, applied to the net "
+            f"input z: compute a = {name}(z) first": [_variant_activation(name, "formula_on_z").grad(z)],
             f"your {name} derivative is computed on the activation instead of the net input: "
             f"f'({name}(z)) instead of f'(z)": [_variant_activation(name, "at_activation").grad(z)],
             f"your {name} derivative has the wrong sign": [-reference_d],
