@@ -15,7 +15,7 @@ import pytest
 
 from backproplab.cli import main
 from backproplab.errors import UsageError
-from backproplab.exercise import starter
+from backproplab.exercise import handout, starter, workspace
 from backproplab.exercise.items import items_of_part
 from backproplab.exercise.sandbox import Limits, check_workspace, run_item
 from backproplab.scratch import three_layer
@@ -26,7 +26,7 @@ PART1 = items_of_part("1")
 
 def _workspace(tmp_path: Path, items: set[str] | None = None, bodies: dict | None = None) -> Path:
     ws = tmp_path / "ws"
-    starter.start_workspace(ws)
+    workspace.start_workspace(ws)
     if items is None or items:
         fill(ws, items, bodies)
     return ws
@@ -52,10 +52,10 @@ def _param_view(function) -> list[tuple]:
 
 def test_starter_signatures_are_the_references(tmp_path: Path, monkeypatch) -> None:
     ws = tmp_path / "ws"
-    starter.start_workspace(ws, "all")
+    workspace.start_workspace(ws, "all")
     mods = _import_workspace(ws, monkeypatch)
     checked = 0
-    for part in starter.PARTS.values():
+    for part in handout.PARTS.values():
         for file in part():
             for stub in file.functions:
                 mine = getattr(mods[file.module], stub.reference.__name__)
@@ -75,8 +75,8 @@ def test_starter_follows_a_changed_reference_signature() -> None:
     def backprop(self, X: np.ndarray, y: np.ndarray, *, scale: float = 2.0, dtype: type = np.float32) -> tuple:
         """Changed for this test."""
 
-    cls = starter.StarterClass("NeuralNetwork", three_layer.NeuralNetwork, "", (starter.Stub(backprop, "hint", "1d"),))
-    source = starter.file_source(starter.StarterFile("x.py", "doc", "import numpy as np", (cls,)))
+    cls = handout.StarterClass("NeuralNetwork", three_layer.NeuralNetwork, "", (handout.Stub(backprop, "hint", "1d"),))
+    source = starter.file_source(handout.StarterFile("x.py", "doc", "import numpy as np", (cls,)))
     assert "scale: float = 2.0" in source and "dtype: type = np.float32" in source
     namespace: dict = {}
     exec(compile(source, "x.py", "exec"), namespace)
@@ -85,7 +85,7 @@ def test_starter_follows_a_changed_reference_signature() -> None:
 
 def test_fill_in_functions_hold_no_solution(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
-    starter.start_workspace(ws)
+    workspace.start_workspace(ws)
     stubs = 0
     for name in (THREE, DEEP):
         for node in ast.walk(ast.parse((ws / name).read_text())):
@@ -109,7 +109,7 @@ def test_start_refuses_a_workspace_with_work(tmp_path: Path, capsys) -> None:
     assert "has work in it (three_layer_neural_network.py)" in err and len(err.strip().splitlines()) == 1
     assert (ws / THREE).read_text().endswith("# my work\n")
     with pytest.raises(UsageError, match="--part must be 1, 2 or all"):
-        starter.start_workspace(tmp_path / "other", "3")
+        workspace.start_workspace(tmp_path / "other", "3")
 
 
 # -- the checks on the reference, a fresh workspace and half a solution -------------------------------

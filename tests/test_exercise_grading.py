@@ -10,7 +10,7 @@ from pathlib import Path
 
 from backproplab.cli import main
 from backproplab.exercise.items import ITEMS, items_of_part, max_score
-from backproplab.exercise.starter import start_workspace
+from backproplab.exercise.workspace import start_workspace
 from exercise_solution import THREE, fill, mutate
 
 VISIBILITY = {"visible", "hidden", "after_due_date", "after_published"}

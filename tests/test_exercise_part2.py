@@ -7,7 +7,7 @@ from pathlib import Path
 
 from backproplab.exercise.items import items_of_part
 from backproplab.exercise.sandbox import check_workspace
-from backproplab.exercise.starter import start_workspace
+from backproplab.exercise.workspace import start_workspace
 from exercise_solution import DCN, fill, mutate
 
 PART2 = items_of_part("2")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from backproplab.cli import main
-from backproplab.exercise.starter import start_workspace
+from backproplab.exercise.workspace import start_workspace
 from exercise_solution import THREE, fill, mutate
 
 

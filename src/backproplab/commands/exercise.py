@@ -80,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _items(names: list[str], folder: Path) -> list[str]:
     from backproplab.exercise.items import items_of_part
-    from backproplab.exercise.starter import workspace_part
+    from backproplab.exercise.workspace import workspace_part
 
     if not names:
         return items_of_part(workspace_part(folder))
@@ -88,7 +88,7 @@ def _items(names: list[str], folder: Path) -> list[str]:
 
 
 def run_start(args: argparse.Namespace) -> int:
-    from backproplab.exercise.starter import start_workspace
+    from backproplab.exercise.workspace import start_workspace
 
     written = start_workspace(args.out, args.part)
     print(f"workspace written to {args.out} ({', '.join(p.name for p in written)}); read {args.out / 'README.md'}")
@@ -97,7 +97,7 @@ def run_start(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from backproplab.exercise.sandbox import check_workspace, format_results
-    from backproplab.exercise.starter import workspace_modules
+    from backproplab.exercise.workspace import workspace_modules
     from backproplab.io import write_json
 
     workspace_modules(args.folder)

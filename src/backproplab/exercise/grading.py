@@ -18,9 +18,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from backproplab.errors import UsageError
+from backproplab.exercise.handout import PART_FILES
 from backproplab.exercise.items import ITEMS, items_of_part, max_score
 from backproplab.exercise.sandbox import Limits, check_workspace, counts_line, format_item
-from backproplab.exercise.starter import PART_FILES
 from backproplab.io import write_json, write_text
 from backproplab.progress import progress_bar
 

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import UsageError
+from backproplab.exercise.handout import N_LAYER, THREE_LAYER
 from backproplab.exercise.sandbox import Limits, check_workspace
-from backproplab.exercise.starter import N_LAYER, THREE_LAYER, workspace_modules
+from backproplab.exercise.workspace import workspace_modules
 from backproplab.scratch.trainer import Trainer
 
 #: The report sections built with the learner's network, and the checks each needs passed first.

@@ -11,7 +11,7 @@ from typing import Any
 from backproplab.errors import UsageError
 from backproplab.exercise.items import items_of_part
 from backproplab.exercise.sandbox import Limits, check_workspace
-from backproplab.exercise.starter import workspace_modules, workspace_part
+from backproplab.exercise.workspace import workspace_modules, workspace_part
 from backproplab.io import atomic_path, to_strict_json
 
 REPORT_DIR = "report"
