@@ -120,12 +120,11 @@ def _run_group(folder: Path, items: list[str], limits: Limits) -> list[dict[str,
                         break
                     time.sleep(0.05)
             finally:
-                if proc.poll() is None:
-                    try:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                    proc.wait()
+                try:  # also whatever the code started and left behind in the child's session
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):  # the session is already gone
+                    pass
+                proc.wait()
         results = []
         for i in range(len(items)):
             path = results_dir / f"{i}.json"
