@@ -43,7 +43,14 @@ ACTIVATION_DERIVATIONS: dict[str, list[tuple[str, str]]] = {
 
 
 def run(ctx: ReportContext) -> Result:
-    return run_moons_study(ctx.results_dir, quick=ctx.quick, seed=ctx.seed, rerun=ctx.rerun, progress=ctx.progress)
+    return run_moons_study(
+        ctx.results_dir,
+        quick=ctx.quick,
+        seed=ctx.seed,
+        rerun=ctx.rerun,
+        progress=ctx.progress,
+        implementation=ctx.implementation,
+    )
 
 
 def render(result: Result, ctx: ReportContext) -> Section:
@@ -51,6 +58,12 @@ def render(result: Result, ctx: ReportContext) -> Section:
     X, y, xs, ys = arr["X"], arr["y"], arr["xs"], arr["ys"]
     passes, eps, lam = config["passes"], config["epsilon"], config["reg_lambda"]
     section = Section("The three-layer network on Make-Moons (NumPy, backprop by hand)", ANCHOR)
+    if "implementation" in config:
+        section.paragraph(
+            f"This section ran the learner's implementation: {config['implementation']['folder']}, code sha256 "
+            f"{config['implementation']['sha256'][:12]}, after its checks 1b-1e passed. Its feedforward, "
+            "calculate_loss and backprop give every number below; backproplab's trainer runs the passes."
+        )
     section.paragraph(
         f"Make-Moons: {len(y)} points, noise {config['noise']:.2f}, two classes that no straight line separates. "
         "A network with one hidden layer is trained with the backpropagation below, written by hand in NumPy "
