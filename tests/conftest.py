@@ -11,3 +11,10 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def pytest_report_header() -> str:
+    """Name numpy's vector path in every run's header: pinned numbers depend on it (tests/test_vector_paths.py)."""
+    from backproplab.hardware import describe_numpy_vector_path
+
+    return describe_numpy_vector_path()

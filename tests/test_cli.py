@@ -11,7 +11,7 @@ import pytest
 
 from backproplab.cli import main
 
-SUBCOMMANDS = ["mlp", "data", "dcn", "tensorboard", "report", "explore"]
+SUBCOMMANDS = ["mlp", "data", "dcn", "tensorboard", "report", "explore", "exercise"]
 
 
 def test_top_level_help_lists_every_subcommand(capsys) -> None:
@@ -52,6 +52,8 @@ OPTION_LISTS = [
     ("report",),
     ("data", "verify"),
     ("data", "download"),
+    ("exercise", "check"),
+    ("exercise", "grade"),
 ]
 
 

@@ -175,6 +175,7 @@ def test_minibatch_objectives_add_up_to_the_full_loss_gradient() -> None:
         np.testing.assert_allclose(t, g, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.pins_numbers
 def test_deep_relu_net_reaches_096_on_fresh_moons() -> None:
     X, y = make_moons(1000, 0.2, seed=0)
     X_test, y_test = make_moons(1000, 0.2, seed=1)

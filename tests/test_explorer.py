@@ -106,6 +106,7 @@ def test_the_default_page_stays_under_3_mb(tmp_path):
     assert page.stat().st_size < 3_000_000
 
 
+@pytest.mark.pins_numbers
 def test_a_default_run_trained_in_pieces_is_not_cut_short_by_the_loss_factor_rule():
     """Trained in pieces, each piece starts from an already low loss: a normal wobble above 10x that start
     is not divergence (this default run once stopped at pass 26)."""
@@ -113,3 +114,45 @@ def test_a_default_run_trained_in_pieces_is_not_cut_short_by_the_loss_factor_rul
     record = train_run(spec, load_points(spec.dataset))
     assert record["snapshots"][-1]["pass"] == spec.passes
     assert record["snapshots"][-1]["train_accuracy"] > 0.95
+
+
+def test_the_live_modes_defaults_are_the_first_recorded_run_and_the_engines_own():
+    from backproplab.datasets.toy import make_spirals
+    from backproplab.explorer.live import live_settings
+    from backproplab.scratch.optimizers import Adam
+    from backproplab.scratch.trainer import DIVERGE_FACTOR
+
+    live = live_settings()
+    first = default_specs()[0]
+    d = live["defaults"]
+    assert (d["dataset"], tuple(d["hidden"]), d["activation"]) == (first.dataset, first.hidden, first.activation)
+    assert (d["lr"], d["l2"], d["seed"], d["optimizer"], d["batch"]) == (
+        first.epsilon,
+        first.reg_lambda,
+        first.seed,
+        "sgd",
+        None,
+    )
+    assert live["datasets"]["spirals"] == {"n_samples": 300, "noise": 0.05, "options": {"n_arms": 3, "turns": 1.0}}
+    assert make_spirals.__defaults__[:2] == (300, 0.05)
+    assert live["optimizers"]["adam"] == {"lr": Adam.default_lr, **Adam.defaults}
+    assert live["diverge_factor"] == DIVERGE_FACTOR
+    json.dumps(live, allow_nan=False)  # inlined in the page as JSON
+
+
+def test_a_reused_explorer_result_gets_the_page_of_this_build(tmp_path):
+    """The report reuses the explorer's recorded runs, but renders its page with the current code: a page left
+    by an older build (the settings key the runs, not the page's code) is not what the report shows."""
+    from types import SimpleNamespace
+
+    from backproplab.experiments.store import Result
+    from backproplab.explorer import build_explorer
+    from backproplab.report.explorer import FOLDER, copy_into
+
+    spec = dataclasses.replace(default_specs()[0], passes=5)
+    build_explorer(tmp_path / "result" / "page", [spec], snapshots=3, progress=False)
+    current = (tmp_path / "result" / "page" / "index.html").read_text()
+    (tmp_path / "result" / "page" / "index.html").write_text("<html>a page of an older build</html>")
+    (tmp_path / "report").mkdir()
+    copy_into(Result(tmp_path / "result", {}, {}), SimpleNamespace(out_dir=tmp_path / "report"))
+    assert (tmp_path / "report" / FOLDER / "index.html").read_text() == current

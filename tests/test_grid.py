@@ -16,6 +16,7 @@ from backproplab.experiments.mlp_run import MLPConfig, load_data, train_config
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.pins_numbers
 def test_run_grid_writes_one_figure_and_a_table(tmp_path) -> None:
     result = run_grid(
         "moons", depths=(1, 3), widths=(4,), activations=("tanh", "relu"), out_dir=tmp_path, progress=False,
@@ -42,6 +43,7 @@ def test_run_grid_writes_one_figure_and_a_table(tmp_path) -> None:
     assert all(0.8 <= r["train_accuracy"] <= 1 for r in result.rows)
 
 
+@pytest.mark.pins_numbers
 def test_grid_on_a_table_has_no_boundaries_but_a_heatmap(tmp_path) -> None:
     result = run_grid("iris", depths=(1,), widths=(8,), activations=("relu",), out_dir=tmp_path, progress=False,
                       num_passes=40)  # fmt: skip

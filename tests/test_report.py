@@ -21,8 +21,10 @@ import pytest
 
 from backproplab.cli import main
 from backproplab.experiments.store import load_result, result_folder, run_or_reuse
+from backproplab.hardware import NUMPY_DISABLE_VARIABLE, describe_numpy_vector_path
 from backproplab.report import SECTIONS, build_report
 from backproplab.report.assignment import ITEMS
+from backproplab.report.claims import highest_phrase
 from report_fixtures import build_quick_report, tree_hashes
 
 
@@ -103,6 +105,13 @@ def test_report_metrics_agree_with_the_page(quick_report) -> None:
     assert max(moons["gradient_check_max_relative_error"].values()) < 1e-6
     assert moons["act"]["tanh"]["train_accuracy"] > moons["logistic_regression_accuracy"]
     assert f"{moons['logistic_regression_accuracy']:.3f}" in _page(quick_report)
+    # the page names numpy's vector path, on which the last digits of its numbers depend
+    assert moons["numpy_vector_path"] == describe_numpy_vector_path()
+    assert moons["numpy_vector_path"] in _page(quick_report)
+    assert f"{NUMPY_DISABLE_VARIABLE}=" in _page(quick_report)
+    # a ranking of activations only where the gap is more than one training point
+    accs = {a: r["train_accuracy"] for a, r in moons["act"].items()}
+    assert highest_phrase(accs, 1 / 200) + " here (a gap of one point of 200 is not a ranking" in _page(quick_report)
 
 
 def test_report_assignment_map_answers_from_the_numbers(quick_report) -> None:

@@ -13,6 +13,7 @@ import pytest
 from backproplab.datasets import make_moons
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.scratch import DeepNeuralNetwork, NeuralNetwork, Trainer
+from handout_numbers import HANDOUT_LOSS, HANDOUT_LOSS_SPREAD
 from reference_training import fit_deep, fit_three_layer
 
 
@@ -106,9 +107,11 @@ def test_same_seed_same_numbers_as_before_the_trainer(name: str) -> None:
     assert (hist["passes_run"], hist["best_pass"], hist["stopped_early"]) == (passes_run, best_pass, stopped_early)
 
 
+@pytest.mark.pins_numbers
 def test_the_reference_loop_trains_the_handout_network_as_the_handout_did() -> None:
     """The reference itself: the handout's run (make_moons(200, noise 0.2, seed 0), 3 tanh units,
-    epsilon 0.01, reg_lambda 0.01, 20,000 passes) ends at 0.0708 per example and 0.975 accuracy."""
+    epsilon 0.01, reg_lambda 0.01, 20,000 passes) ends near the handout's 0.0708 per example (within the
+    spread of numpy's vector paths) and at 0.975 accuracy."""
     X, y = make_moons(200, 0.2, seed=0)
     net = NeuralNetwork(2, 3, 2, "tanh", seed=0)
     out = io.StringIO()
@@ -116,8 +119,9 @@ def test_the_reference_loop_trains_the_handout_network_as_the_handout_did() -> N
         history = fit_three_layer(net, X, y)
     lines = out.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == [f"Loss after iteration {k}" for k in range(0, 20001, 1000)]
-    assert history["loss_per_example"][-1] == pytest.approx(0.0708, abs=5e-5)
-    assert lines[-1].startswith("Loss after iteration 20000: 0.0707")
+    assert history["loss_per_example"][-1] == pytest.approx(HANDOUT_LOSS, abs=HANDOUT_LOSS_SPREAD)
+    printed = float(lines[-1].removeprefix("Loss after iteration 20000: ").split()[0])
+    assert printed == pytest.approx(history["loss_per_example"][-1], abs=5e-7)  # printed with 6 decimals
     assert history["accuracy"][-1] == 0.975 == np.mean(net.predict(X) == y)
 
 

@@ -120,6 +120,56 @@ def resolve_threads(asked: int | str | None) -> int:
     return threads_per_worker(1) if asked == "auto" else int(asked)
 
 
+# ----------------------------------------------------------------------------- numpy's vector path
+
+
+#: What numpy reads to switch dispatched vector kernels off (numpy's "CPU build options" docs).
+NUMPY_DISABLE_VARIABLE = "NPY_DISABLE_CPU_FEATURES"
+
+
+def _numpy_simd_tables() -> tuple[list[str], list[str], dict[str, bool]]:
+    try:  # numpy 2
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # numpy 1.26
+        from numpy.core import _multiarray_umath as umath
+    return list(umath.__cpu_baseline__), list(umath.__cpu_dispatch__), dict(umath.__cpu_features__)
+
+
+def numpy_vector_path() -> list[str]:
+    """numpy's dispatch targets in use in this process, lowest first (e.g. ``["X86_V3", "X86_V4", ...]``).
+
+    Kernels such as ``tanh`` and ``exp`` round their last bit differently on each target, so a long run
+    (20,000 passes) can end differently in its third digit; an empty list means the baseline kernels only.
+    A target switched off by ``NPY_DISABLE_CPU_FEATURES`` is not in use.
+    """
+    _, dispatch, features = _numpy_simd_tables()
+    return [target for target in dispatch if features.get(target, False)]
+
+
+def describe_numpy_vector_path() -> str:
+    """One line, e.g. ``numpy 2.4.6: baseline X86_V2, dispatch X86_V3 X86_V4 AVX512_ICL AVX512_SPR``."""
+    import numpy
+
+    baseline, _, _ = _numpy_simd_tables()
+    used = numpy_vector_path()
+    return f"numpy {numpy.__version__}: baseline {' '.join(baseline) or 'none'}, dispatch {' '.join(used) or 'none'}"
+
+
+def _is_avx512(target: str) -> bool:
+    return target.startswith("AVX512") or target == "X86_V4"
+
+
+def lower_vector_path() -> list[str]:
+    """The targets to switch off (``NPY_DISABLE_CPU_FEATURES``) for the next lower path numpy has here.
+
+    With AVX-512 in use: every AVX-512 target, which leaves the AVX2 path that AVX2-only CPUs run. Else
+    every target in use, which leaves the baseline (SSE4.2 on x86-64). Empty: no lower path here.
+    """
+    used = numpy_vector_path()
+    avx512 = [target for target in used if _is_avx512(target)]
+    return avx512 or used
+
+
 # ----------------------------------------------------------------------------- the GPU
 
 

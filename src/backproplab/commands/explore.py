@@ -79,7 +79,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train NumPy networks, record them at a few dozen passes, and write one self-contained "
         "OUT/index.html (no network needed) with a pass slider: the decision boundary, each first-layer unit, "
         "the weights and the loss curves. Without --dataset/--hidden/--activation: the handout's moons network "
-        "for each activation and hidden size of the report, and deeper networks on spirals and circles.",
+        "for each activation and hidden size of the report, and deeper networks on spirals and circles. "
+        "The page also trains live: its own engine, proven equal to the NumPy one, trains networks you set up "
+        "there, on the 2-D data sets it generates.",
     )
     add_arguments(p, ExploreConfig)
     p.set_defaults(func=run)

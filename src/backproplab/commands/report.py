@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backproplab.errors import UsageError
 from backproplab.report import SECTIONS, build_report
 from backproplab.report.build import DEFAULT_RESULTS_DIR, MAX_SEED
+
+
+def default_sections() -> str:
+    return ",".join(SECTIONS.names())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("report"), help="output folder")
     p.add_argument(
         "--sections",
-        default=",".join(SECTIONS.names()),
+        default=default_sections(),
         help=f"comma-separated sections to include, from: {SECTIONS.choices_text()}",
     )
     mode = p.add_mutually_exclusive_group()
@@ -43,11 +48,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rerun", action="store_true", help="train every experiment again instead of reusing results")
     p.add_argument("--single-file", action="store_true", help="embed the figures in index.html (data URIs)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument(
+        "--implementation",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="build part 1's sections, moons (1a-1e) and deep (1f), with the networks of the exercise workspace DIR "
+        "(backproplab exercise start) once their checks pass; the page says which implementation ran",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    implementation = None
+    if args.implementation is not None:
+        from backproplab.exercise.implementation import REQUIRED, load_implementation
+
+        if args.sections == default_sections():
+            sections = list(REQUIRED)
+        sections = [SECTIONS.canonical(s) for s in sections]
+        others = [s for s in sections if s not in REQUIRED]
+        if others:
+            raise UsageError(
+                f"--implementation builds the sections {', '.join(REQUIRED)} with your network; "
+                f"leave out {', '.join(others)} (or build them without --implementation)"
+            )
+        implementation = load_implementation(args.implementation, sections)
+        print(f"the report runs your network: {implementation.label}")
     build_report(
         args.out,
         sections=sections,
@@ -59,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         results_dir=args.results,
         rerun=args.rerun,
         single_file=args.single_file,
+        implementation=implementation,
     )
     print(f"report written to {args.out / 'index.html'}")
     return 0

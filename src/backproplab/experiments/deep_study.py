@@ -50,18 +50,26 @@ def deep_settings(*, quick: bool, seed: int) -> dict[str, Any]:
     return {"seed": seed, "training": training, "grids": grids, "tabular": tabular}
 
 
-def run_deep_study(root: str | Path, *, quick: bool, seed: int, rerun: bool = False, progress: bool = True) -> Result:
-    """The finished deep study under ``root`` (reused when complete, else trained now)."""
+def run_deep_study(
+    root: str | Path, *, quick: bool, seed: int, rerun: bool = False, progress: bool = True, implementation: Any = None
+) -> Result:
+    """The finished deep study under ``root`` (reused when complete, else trained now); ``implementation``: a
+    learner's network (:class:`~backproplab.exercise.implementation.Implementation`) instead of the reference's."""
+    settings = deep_settings(quick=quick, seed=seed)
+    network = None
+    if implementation is not None:
+        settings["implementation"] = implementation.describe()
+        network = implementation.deep_network
     return run_or_reuse(
         root,
         STUDY,
-        deep_settings(quick=quick, seed=seed),
-        lambda config, _folder: _compute(config, progress),
+        settings,
+        lambda config, _folder: _compute(config, progress, network),
         rerun=rerun,
     )
 
 
-def _compute(config: dict[str, Any], progress: bool) -> tuple[dict[str, Any], Arrays]:
+def _compute(config: dict[str, Any], progress: bool, network: Any = None) -> tuple[dict[str, Any], Arrays]:
     base = MLPConfig(seed=config["seed"], **config["training"])
     arrays: Arrays = {}
     metrics: dict[str, Any] = {"grids": {}, "tabular": {}}
@@ -81,7 +89,9 @@ def _compute(config: dict[str, Any], progress: bool) -> tuple[dict[str, Any], Ar
             for activation in grid["activations"]:
                 for width in grid["widths"]:
                     for depth in grid["depths"]:
-                        run = train_config(replace(grid_config, hidden=[width] * depth, activation=activation), data)
+                        run = train_config(
+                            replace(grid_config, hidden=[width] * depth, activation=activation), data, network=network
+                        )
                         rows.append(
                             {"activation": activation, "depth": depth, "width": width}
                             | {k: run.metrics[k] for k in ROW_FIELDS}
@@ -101,7 +111,7 @@ def _compute(config: dict[str, Any], progress: bool) -> tuple[dict[str, Any], Ar
                 num_passes=tabular["num_passes"],
             ).validate()
             data = load_data(cell)
-            run = train_config(cell, data)
+            run = train_config(cell, data, network=network)
             predicted = run.net.predict(data.X_test)
             matrix = np.bincount(data.y_test * data.n_classes + predicted, minlength=data.n_classes**2)
             metrics["tabular"][name] = {k: run.metrics[k] for k in ("train_accuracy", "test_accuracy", "n_parameters")}

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,10 +238,16 @@ class TrainedRun:
 
 
 def train_config(
-    config: MLPConfig, data: Dataset, *, progress: bool = False, logdir: str | Path | None = None
+    config: MLPConfig,
+    data: Dataset,
+    *,
+    progress: bool = False,
+    logdir: str | Path | None = None,
+    network: Callable[..., Any] | None = None,
 ) -> TrainedRun:
-    """Build the network of ``config`` for ``data``, train it, and measure it."""
-    net = DeepNeuralNetwork(
+    """Build the network of ``config`` for ``data``, train it, and measure it (``network``: a maker with
+    DeepNeuralNetwork's arguments to use instead of it, e.g. a learner's)."""
+    net = (network or DeepNeuralNetwork)(
         nn_input_dim=data.n_features,
         nn_hidden_dims=config.hidden_dims(),
         nn_output_dim=data.n_classes,

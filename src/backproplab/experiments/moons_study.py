@@ -24,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from backproplab.datasets import make_moons
 from backproplab.experiments.regions import decision_regions, mesh_axes
 from backproplab.experiments.store import Arrays, Result, run_or_reuse
+from backproplab.hardware import describe_numpy_vector_path
 from backproplab.progress import progress_bar
 from backproplab.scratch import NeuralNetwork, activation_names, gradient_check
 
@@ -50,28 +51,41 @@ def moons_settings(*, quick: bool, seed: int) -> dict[str, Any]:
     }
 
 
-def run_moons_study(root: str | Path, *, quick: bool, seed: int, rerun: bool = False, progress: bool = True) -> Result:
-    """The finished moons study under ``root`` (reused when complete, else trained now)."""
+def run_moons_study(
+    root: str | Path, *, quick: bool, seed: int, rerun: bool = False, progress: bool = True, implementation: Any = None
+) -> Result:
+    """The finished moons study under ``root`` (reused when complete, else trained now).
+
+    ``implementation``: a learner's network (:class:`~backproplab.exercise.implementation.Implementation`)
+    to run instead of the reference's, on the activations of the exercise; it is part of the settings."""
+    settings = moons_settings(quick=quick, seed=seed)
+    network: Any = NeuralNetwork
+    if implementation is not None:
+        from backproplab.exercise.part1 import ACTIVATIONS
+
+        settings.update(implementation=implementation.describe(), checked_activations=list(ACTIVATIONS))
+        settings["activations"] = [a for a in settings["activations"] if a in ACTIVATIONS]
+        network = implementation.network
     return run_or_reuse(
         root,
         STUDY,
-        moons_settings(quick=quick, seed=seed),
-        lambda config, _folder: _compute(config, progress),
+        settings,
+        lambda config, _folder: _compute(config, progress, network),
         rerun=rerun,
     )
 
 
-def _gradient_error(activation: str, settings: dict[str, Any], seed: int) -> float:
+def _gradient_error(activation: str, settings: dict[str, Any], seed: int, network: Any = NeuralNetwork) -> float:
     """Max relative error between backprop and central differences of calculate_loss (float64)."""
     rng = np.random.default_rng(seed)
     n = settings["examples"]
     X, y = rng.normal(size=(n, 2)), rng.integers(0, 2, size=n)
-    net = NeuralNetwork(2, settings["hidden"], 2, actFun_type=activation, reg_lambda=settings["reg_lambda"], seed=seed)
+    net = network(2, settings["hidden"], 2, actFun_type=activation, reg_lambda=settings["reg_lambda"], seed=seed)
     net.b1 += 0.1  # away from ReLU's kink at 0, where finite differences are meaningless
     return gradient_check(net, X, y, h=settings["h"])
 
 
-def _compute(config: dict[str, Any], progress: bool) -> tuple[dict[str, Any], Arrays]:
+def _compute(config: dict[str, Any], progress: bool, network: Any = NeuralNetwork) -> tuple[dict[str, Any], Arrays]:
     seed = config["seed"]
     X, y = make_moons(n_samples=config["n_samples"], noise=config["noise"], seed=seed)
     xs, ys = mesh_axes(X)
@@ -80,9 +94,11 @@ def _compute(config: dict[str, Any], progress: bool) -> tuple[dict[str, Any], Ar
     logreg = LogisticRegression().fit(X, y)
     arrays["logreg/regions"] = decision_regions(logreg.predict, xs, ys)
     metrics: dict[str, Any] = {
+        "numpy_vector_path": describe_numpy_vector_path(),  # the last digits below depend on it
         "logistic_regression_accuracy": float(logreg.score(X, y)),
         "gradient_check_max_relative_error": {
-            a: _gradient_error(a, config["gradient_check"], seed) for a in activation_names()
+            a: _gradient_error(a, config["gradient_check"], seed, network)
+            for a in config.get("checked_activations", activation_names())
         },
     }
     jobs = [("act", a, config["unit_width"], a) for a in config["activations"]]
@@ -91,7 +107,7 @@ def _compute(config: dict[str, Any], progress: bool) -> tuple[dict[str, Any], Ar
     nets = {}
     try:
         for group, key, hidden, activation in jobs:
-            net = NeuralNetwork(2, hidden, 2, actFun_type=activation, reg_lambda=config["reg_lambda"], seed=seed)
+            net = network(2, hidden, 2, actFun_type=activation, reg_lambda=config["reg_lambda"], seed=seed)
             start = time.perf_counter()
             history = net.fit_model(
                 X, y, epsilon=config["epsilon"], num_passes=config["passes"], print_loss=False,

@@ -5,7 +5,11 @@ Data layout inside the page (``<script type="application/json" id="explorer-data
 
     {"datasets": {name: {"train": [[x1, x2, label], ...], "test": [...], "n_classes",
                          "bounds": [x_min, x_max, y_min, y_max]}},
-     "runs": [run records of :mod:`backproplab.explorer.runs`, ...]}
+     "runs": [run records of :mod:`backproplab.explorer.runs`, ...],
+     "live": the live mode's choices and defaults (:func:`backproplab.explorer.live.live_settings`)}
+
+The script is ``static/engine.js`` (the in-page training engine, no DOM) followed by ``static/explorer.js``
+(the views, the recorded runs and the live mode).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from backproplab.datasets.registry import Dataset
+from backproplab.explorer.live import live_settings
 from backproplab.explorer.runs import RunSpec, load_points, train_run
 from backproplab.io import write_json, write_text
 from backproplab.progress import progress_bar
@@ -61,13 +66,10 @@ def render_page(datasets: dict[str, dict], runs: Sequence[dict]) -> str:
                 if not math.isfinite(snap[key]):
                     raise ValueError(f"run {run['id']} has a non-finite {key} at pass {snap['pass']}")
     page = _asset("explorer.html")
-    data = _inline_json({"datasets": datasets, "runs": list(runs)})
+    data = _inline_json({"datasets": datasets, "runs": list(runs), "live": live_settings()})
+    script = _asset("engine.js") + "\n" + _asset("explorer.js")
     # replace the JS last: its text is not scanned for the other placeholders
-    return (
-        page.replace("/*__CSS__*/", _asset("explorer.css"))
-        .replace("__DATA__", data)
-        .replace("/*__JS__*/", _asset("explorer.js"))
-    )
+    return page.replace("/*__CSS__*/", _asset("explorer.css")).replace("__DATA__", data).replace("/*__JS__*/", script)
 
 
 def build_explorer(

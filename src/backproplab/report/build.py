@@ -102,11 +102,13 @@ def build_report(
     results_dir: str | Path | None = None,
     rerun: bool = False,
     single_file: bool = False,
+    implementation: Any = None,
 ) -> dict[str, Any]:
     """Write ``index.html``, ``figures/`` and ``metrics.json`` to ``out_dir`` (replacing a previous report
     whole, or leaving it untouched if anything fails). Studies are reused from ``results_dir`` (default
     ``runs/report``) unless ``rerun``; ``quick``: shortened studies, ``full``: the sweep at the course's
     length with a learning-rate search and two seeds; ``single_file`` embeds the figures in the page.
+    ``implementation``: a learner's network for part 1 (see :mod:`backproplab.exercise.implementation`).
     Returns the metrics."""
     if quick and full:
         raise UsageError("--quick and --full contradict each other; pass one of them")
@@ -125,12 +127,13 @@ def build_report(
         seed=seed,
         data_dir=Path(data_dir) if data_dir else None,
         rerun=rerun,
+        implementation=implementation,
     )
     start = time.perf_counter()
     run_order = sorted(names, key=lambda name: SECTIONS[name].shows_others)
     results = {name: SECTIONS[name].run(ctx) for name in run_order}  # all training happens here
     # the explorer (1e, interactive) sits beside the page; a single file to hand in goes without it
-    explorer = explorer_page.run(ctx) if "moons" in names and not single_file else None
+    explorer = explorer_page.run(ctx) if "moons" in names and not single_file and implementation is None else None
     final.parent.mkdir(parents=True, exist_ok=True)
     ctx.out_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-", dir=final.parent))
     try:

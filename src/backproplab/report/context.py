@@ -28,6 +28,8 @@ class ReportContext:
     seed: int = 0
     data_dir: Path | None = None
     rerun: bool = False
+    #: a learner's network to run in part 1 instead of the reference's (``report --implementation``)
+    implementation: Any = None
     metrics: dict[str, Any] = field(default_factory=dict)
     answers: dict[str, Text] = field(default_factory=dict)
 

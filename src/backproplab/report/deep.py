@@ -15,7 +15,14 @@ ANCHOR = "deep"
 
 
 def run(ctx: ReportContext) -> Result:
-    return run_deep_study(ctx.results_dir, quick=ctx.quick, seed=ctx.seed, rerun=ctx.rerun, progress=ctx.progress)
+    return run_deep_study(
+        ctx.results_dir,
+        quick=ctx.quick,
+        seed=ctx.seed,
+        rerun=ctx.rerun,
+        progress=ctx.progress,
+        implementation=ctx.implementation,
+    )
 
 
 def render(result: Result, ctx: ReportContext) -> Section:
@@ -23,6 +30,12 @@ def render(result: Result, ctx: ReportContext) -> Section:
     t = m["training"]
     batch = "full batch" if t["batch_size"] is None else f"mini-batches of {t['batch_size']}"
     section = Section("Deeper networks: depth, width and data sets (NumPy)", ANCHOR)
+    if "implementation" in config:
+        section.paragraph(
+            f"This section ran the learner's implementation: {config['implementation']['folder']}, code sha256 "
+            f"{config['implementation']['sha256'][:12]}, after its check 1f passed. Its Layer and "
+            "DeepNeuralNetwork give every number below; backproplab's trainer runs the passes."
+        )
     section.paragraph(
         "DeepNeuralNetwork stacks Layer objects, each with its own forward and backward step; the loss is the "
         "three-layer network's, with L2 on every weight matrix:"

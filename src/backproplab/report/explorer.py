@@ -9,9 +9,11 @@ network per activation and hidden size, item 1e); quick mode trains each for at 
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 
 from backproplab.experiments.store import Result, run_or_reuse
+from backproplab.io import write_text
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Raw
 
@@ -38,6 +40,15 @@ def run(ctx: ReportContext) -> Result:
 
 
 def copy_into(result: Result, ctx: ReportContext) -> Raw:
-    """Copy the page into the report folder; return a link to it."""
-    shutil.copytree(result.folder / "page", ctx.out_dir / FOLDER)
+    """Copy the page into the report folder, rendered anew over its recorded runs; return a link to it.
+
+    The settings key a result by its runs, not by the page's code: a reused result's ``index.html`` may come
+    from an older backproplab, so the page is rendered from ``runs.json`` with this build's code.
+    """
+    from backproplab.explorer.page import render_page
+
+    target = ctx.out_dir / FOLDER
+    shutil.copytree(result.folder / "page", target)
+    recorded = json.loads((target / "runs.json").read_text(encoding="utf-8"))
+    write_text(target / "index.html", render_page(recorded["datasets"], recorded["runs"]))
     return Raw(f'<a href="{FOLDER}/index.html">the interactive explorer</a>')
