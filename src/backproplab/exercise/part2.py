@@ -18,9 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from backproplab.dcn import model as reference
-from backproplab.dcn.choices import INITS
 from backproplab.dcn.training import forward_backward
 from backproplab.exercise.diagnoses import Failed, check_arrays, scaled_variants
+from backproplab.mnist_net.choices import INITS, fans
+from backproplab.mnist_net.contract import LAYERS
 
 Modules = dict[str, ModuleType]
 N = 5
@@ -53,7 +54,7 @@ def _pair(mods: Modules) -> tuple[Any, reference.DCN]:
     """The learner's DCN and the reference's, the reference's parameters in both, float64, eval mode."""
     ref = copy.deepcopy(_reference_network())
     yours = mods["dcn_mnist"].DCN()
-    for layer in reference.LAYERS:
+    for layer in LAYERS:
         for mine, theirs, part in zip(yours.parameters_of(layer), ref.parameters_of(layer), ("w", "b"), strict=True):
             if tuple(mine.shape) != tuple(theirs.shape):
                 raise Failed(
@@ -75,7 +76,7 @@ def check_2a(mods: Modules) -> list[str]:
     shape = (64, 32, 5, 5)
     w = _parameter(m.weight_variable(shape), "weight_variable", shape).detach()
     drawn = reference.weight_variable(shape).detach()
-    bound = 2 * INITS["truncated_normal"].scale(*reference._fans(shape))
+    bound = 2 * INITS["truncated_normal"].scale(*fans(shape))
     lines = [
         f"weight_variable{shape}: std {w.std():.4f} (a reference draw: {drawn.std():.4f}), max |w| {w.abs().max():.4f}"
     ]
@@ -140,7 +141,7 @@ def check_2a(mods: Modules) -> list[str]:
 
 def _grads(net: Any, name: str) -> list[np.ndarray]:
     out = []
-    for layer in reference.LAYERS:
+    for layer in LAYERS:
         for p, part in zip(net.parameters_of(layer), ("w", "b"), strict=True):
             if p.grad is None:
                 raise Failed(
@@ -184,7 +185,7 @@ def check_2a_step(mods: Modules) -> list[str]:
     lines += check_arrays(
         "forward_backward's logits", ["logits"], [_np(logits, "logits")], [ref_logits.detach().numpy()]
     )
-    names = [f"{layer}_{p}.grad" for layer in reference.LAYERS for p in ("w", "b")]
+    names = [f"{layer}_{p}.grad" for layer in LAYERS for p in ("w", "b")]
     expected = _grads(ref, "the reference")
     lines += check_arrays(
         "the gradients",
