@@ -51,6 +51,7 @@ def test_mlp_writes_figures_and_metrics(tmp_path, capsys) -> None:
     history = net.fit_model(X, y, num_passes=3000, print_loss=False)
     assert metrics["final_loss"] == pytest.approx(history["loss"][-1], rel=1e-12)
     assert metrics["train_accuracy"] == pytest.approx(np.mean(net.predict(X) == y))
+    assert metrics["parameter_count"] == sum(p.size for p in net.parameters()) == 2 * 3 + 3 + 3 * 2 + 2
     printed = capsys.readouterr().out
     assert "training accuracy" in printed and f"{metrics['train_accuracy']:.3f}" in printed
     assert not list(out.glob(".*tmp*")), "temporary files left behind"

@@ -350,7 +350,8 @@ def run_mlp(
             runs.clear(runs.run_files(out, FIGURES))
             raise
         _draw(config, data, run, out)
-        final = {k: v for k, v in run.metrics.items() if k not in ("config", "seconds")}
+        final = {k: v for k, v in run.metrics.items() if k not in ("config", "seconds", "n_parameters")}
+        final["parameter_count"] = run.metrics["n_parameters"]  # metrics.json's spelling, as the DCN's runs
         curves = {k: v for k, v in run.history.items() if isinstance(v, list)}
         seconds = run.metrics["seconds"]
         record = runs.metrics_record(
