@@ -166,6 +166,20 @@ def test_evaluate_counts_on_the_device_in_any_batch_size() -> None:
         assert train_module.evaluate(model, images, labels, no_autocast, batch_size) == pytest.approx(expected)
 
 
+def test_evaluate_from_train_mode_measures_with_dropout_off_and_leaves_training_on() -> None:
+    # Training calls evaluate() in train mode. Labels are the eval-mode predictions, so dropout off scores
+    # exactly 1; dropout 0.5 left on flips the argmax of an untrained network on many of the 200 images.
+    torch.manual_seed(0)
+    model = DCN(dropout=0.5)
+    images = torch.from_numpy(synthetic_mnist(n_eval=200).test.images)
+    with torch.no_grad():
+        labels = model.eval()(images).argmax(1)
+    model.train()
+    no_autocast = train_module.make_autocast(CPU, "fp32")
+    assert train_module.evaluate(model, images, labels, no_autocast, batch_size=64) == 1.0
+    assert model.training
+
+
 # ----------------------------------------------------------------------------- CUDA (skipped without a GPU)
 
 
