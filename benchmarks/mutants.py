@@ -57,10 +57,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "runs": (["src/backproplab/runs.py"], ["tests/test_runs.py", "tests/test_dcn_train.py"]),
     "report_html": (["src/backproplab/report/html.py"], ["tests/test_report_html.py"]),
-    "sweep_stats": (
-        ["src/backproplab/sweeps/stats.py", "src/backproplab/sweeps/figures.py"],
-        ["tests/test_sweep_figures.py", "tests/test_sweep_spec.py"],
-    ),
+    "sweep_stats": (["src/backproplab/sweeps/stats.py"], ["tests/test_sweep_stats.py"]),
+    "sweep_figures": (["src/backproplab/sweeps/figures.py"], ["tests/test_sweep_figures.py"]),
 }
 
 #: Copied into each group's folder: the code, the tests and what the tests read.

@@ -4,7 +4,6 @@ every panel (saturated tanh beside silent ReLU units used to share the first col
 from __future__ import annotations
 
 import json
-import math
 
 import matplotlib.pyplot as plt
 import pytest
@@ -40,35 +39,6 @@ def test_activation_inside_has_one_legend_for_all_panels_and_one_colour_per_valu
         assert [ax.get_title() for ax in fig.axes] == [f"{layer}: {kind} share" for kind, layer, _ in panels]
     finally:
         plt.close(fig)
-
-
-def test_loss_curve_is_averaged_in_chunks_leaving_out_nan() -> None:
-    n = 2 * stats.LOSS_POINTS  # two points per chunk
-    values = [float(i) for i in range(n)]
-    values[1] = math.nan  # chunk 0 keeps its finite point
-    values[10] = values[11] = math.nan  # chunk 5 has none: a gap
-    curve = stats._loss_curve([(10 * i, v) for i, v in enumerate(values)])
-    expected = [2 * k + 0.5 for k in range(stats.LOSS_POINTS)]
-    expected[0], expected[5] = 0.0, math.nan
-    assert curve["step"] == [20 * k + 5.0 for k in range(stats.LOSS_POINTS)]
-    assert curve["value"] == pytest.approx(expected, nan_ok=True)
-    short = [(0, 3.0), (5, 1.0)]
-    assert stats._loss_curve(short) == {"step": [0.0, 5.0], "value": [3.0, 1.0]}
-
-
-@pytest.mark.parametrize(
-    ("activation", "limits", "expected"),
-    [
-        # sigmoid, margin 0.01: the buckets reaching below 0.01 or above 0.99, not those ending at 0.015 or 0.985
-        ("sigmoid", [0.005, 0.015, 0.5, 0.985, 1.0], (1 + 8) / 15),
-        # tanh spans 2, margin 0.02: below -0.98 or above 0.98, not those at -0.97 or 0.97
-        ("tanh", [-0.995, -0.97, 0.0, 0.97, 0.99, 1.0], (1 + 8 + 16) / 31),
-    ],
-    ids=["sigmoid", "tanh"],
-)
-def test_saturated_share_counts_the_buckets_within_one_percent_of_a_bound(activation, limits, expected) -> None:
-    counts = [0] + [2**i for i in range(len(limits) - 1)]  # bucket 0 is the empty one ending at the minimum
-    assert stats.saturated_share({"bucket_limit": limits, "bucket": counts}, activation) == pytest.approx(expected)
 
 
 def test_seed_band_is_the_mean_and_one_std_of_the_seeds() -> None:
