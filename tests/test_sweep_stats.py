@@ -87,7 +87,12 @@ def test_extract_reads_the_runs_events_and_keeps_them_beside_it(tmp_path) -> Non
     assert got["silent"] == {}
     assert json.loads((tmp_path / stats.STATS_FILE).read_text()) == got
     relu = stats.extract(tmp_path, "relu")
-    assert relu["saturated"] == {} and relu["silent"]["conv1"]["value"] == pytest.approx([0.5, 0.5])
+    assert relu["saturated"] == {}
+    # fc1: 30 bins of width 1/30 from -0.5; the 16 starting at or below 0 hold the 53 points up to 0.0333
+    assert relu["silent"] == {
+        "conv1": {"step": [0, 10], "value": [0.5, 0.5]},
+        "fc1": {"step": [0, 10], "value": [0.53, 0.53]},
+    }
     assert stats.extract(tmp_path, "maxout")["silent"] == {}  # neither bounded nor of the ReLU family
 
 
@@ -96,6 +101,7 @@ def test_load_reuses_the_kept_statistics_and_reads_again_when_damaged(tmp_path) 
     kept = tmp_path / stats.STATS_FILE
     assert not kept.exists()
     first = stats.load(tmp_path, "tanh")
+    assert first["saturated"]["conv1"]["value"] == [0.5, 0.5]  # read for this activation
     assert json.loads(kept.read_text()) == first
     kept.write_text(json.dumps({"kept": True}))
     assert stats.load(tmp_path, "tanh") == {"kept": True}  # read back, not recomputed
@@ -107,3 +113,15 @@ def test_a_run_without_loss_events_has_no_loss_curve(tmp_path) -> None:
     with SummaryWriter(tmp_path) as writer:
         writer.add_scalar("conv1/activation/std", 1.0, 0)
     assert stats.extract(tmp_path, "tanh")["loss"] == {}
+
+
+def test_extract_reads_a_resumed_runs_events_without_a_warning_per_file(tmp_path, caplog) -> None:
+    # A resumed run writes its steps again from the last checkpoint: TensorBoard's reader purges the stale
+    # ones and warns about it, which is expected here and would print once per run folder.
+    _events(tmp_path)
+    with SummaryWriter(tmp_path, purge_step=2) as writer:  # as a run resumed from its step-2 checkpoint writes
+        writer.add_scalar("train/loss", 2.5, 2)
+    with caplog.at_level(logging.WARNING):
+        got = stats.extract(tmp_path, "tanh")
+    assert got["loss"]["step"][-1] == 2.0  # the resumed run's step
+    assert [r for r in caplog.records if r.name.startswith("tensorboard")] == []
