@@ -116,7 +116,10 @@ def machine() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Mutation testing with mutmut: killed / survived / timed out per module, per group of modules "
+        "and the fast tests that cover them (record the result in docs/results.md)."
+    )
     parser.add_argument("groups", nargs="*", help=f"groups to run (default all): {', '.join(GROUPS)}")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     args = parser.parse_args()
