@@ -45,8 +45,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench_scratch.py  # includes bench_deep.py
 	$(BIN)/python benchmarks/bench_dcn.py
 
-# Mutation testing, not in CI (about 30 minutes on 2 cores): mutmut over the modules where a wrong number would
-# mislead a learner, each group with the fast tests that cover it; `make mutants MUTANT_GROUPS="report_html"`
+# Mutation testing, not in CI (long: docs/results.md has its time): mutmut over the modules where a wrong number
+# would mislead a learner, each group with the fast tests that cover it; `make mutants MUTANT_GROUPS="report_html"`
 # runs some groups. Its last score is in docs/results.md.
 .PHONY: mutants
 mutants: setup

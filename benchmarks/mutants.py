@@ -8,7 +8,7 @@ survived / timed out (and mutants no test reaches) per module, with the machine 
 results page (docs/results.md). ``mutmut browse`` or ``mutmut show NAME`` inside a group's folder shows
 the survivors.
 
-    python benchmarks/mutants.py                         # every group (about 30 minutes on 2 cores)
+    python benchmarks/mutants.py                         # every group (about 7,600 mutants: hours on 2 cores)
     python benchmarks/mutants.py report_html sweep_stats # some groups
 """
 
