@@ -45,5 +45,13 @@ bench: setup
 	$(BIN)/python benchmarks/bench_scratch.py  # includes bench_deep.py
 	$(BIN)/python benchmarks/bench_dcn.py
 
+# Mutation testing, not in CI (long: docs/results.md has its time): mutmut over the modules where a wrong number
+# would mislead a learner, each group with the fast tests that cover it; `make mutants MUTANT_GROUPS="report_html"`
+# runs some groups. Its last score is in docs/results.md.
+.PHONY: mutants
+mutants: setup
+	$(BIN)/python -m pip install --quiet -e '.[mutants]'
+	$(BIN)/python benchmarks/mutants.py $(MUTANT_GROUPS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -7,6 +7,8 @@
 #   3. the same run with monitoring only at the first and last step (monitoring's share of the run),
 #   4. the same run with --deterministic (its cost),
 # and prints wall time, ms per step and test accuracy of each run, and the GPU's name.
+# When the tests pass with none skipped, a dated line with the GPU, torch, CUDA and commit is appended to
+# benchmarks/gpu_check_passed.txt (commit it: it is the record of when the CUDA tests last passed, and on what).
 #
 #   PYTHON=/path/to/python-with-cuda-torch benchmarks/gpu_check.sh [--quick]
 #
@@ -30,13 +32,22 @@ if ! "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() el
   echo "gpu_check: no CUDA GPU visible to $PYTHON (torch $("$PYTHON" -c 'import torch; print(torch.__version__)')); nothing to check" >&2
   exit 1
 fi
-"$PYTHON" -c 'import torch; print(f"GPU {torch.cuda.get_device_name(0)}, torch {torch.__version__}, CUDA {torch.version.cuda}")'
-
-echo "== CUDA tests"
-"$PYTHON" -m pytest -q -p no:cacheprovider tests/test_dcn_device.py tests/test_hardware.py -rs
-
+DEVICE=$("$PYTHON" -c 'import torch; print(f"GPU {torch.cuda.get_device_name(0)}, torch {torch.__version__}, CUDA {torch.version.cuda}")')
+echo "$DEVICE"
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
+
+echo "== CUDA tests"
+"$PYTHON" -m pytest -q -p no:cacheprovider tests/test_dcn_device.py tests/test_hardware.py -rs | tee "$OUT/tests.log"
+if grep -q " skipped" "$OUT/tests.log"; then
+  echo "gpu_check: tests were skipped (listed above), so the CUDA tests have not all passed; nothing recorded" >&2
+  exit 1
+fi
+RECORD=benchmarks/gpu_check_passed.txt
+printf '%s  %s  %s  commit %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$(tail -n 1 "$OUT/tests.log")" "$DEVICE" \
+  "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" >>"$RECORD"
+echo "recorded in $RECORD (when the CUDA tests last passed, and on what):"
+tail -n 3 "$RECORD"
 run() {  # name, extra flags...
   local name=$1; shift
   echo "== $name: $STEPS steps $*"

@@ -22,7 +22,15 @@ from backproplab.monitoring import read_scalars
 from test_dcn_train import small_config, synthetic_mnist
 
 CPU = torch.device("cpu")
-needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def cuda_test(test):
+    """Mark ``test`` as a CUDA test (``-m cuda`` selects them): it needs a CUDA build of torch and a CUDA GPU,
+    so it is skipped where either is missing (the project's CPU wheel, CI), with that reason.
+    ``benchmarks/gpu_check.sh`` runs them on a GPU and records when they last passed."""
+    build = f"a CUDA {torch.version.cuda} build" if torch.version.cuda else "a CPU-only build"
+    reason = f"needs a CUDA build of torch and a CUDA GPU (here torch {torch.__version__}, {build}, no GPU visible)"
+    return pytest.mark.cuda(pytest.mark.skipif(not torch.cuda.is_available(), reason=reason)(test))
 
 
 @pytest.fixture(autouse=True)
@@ -166,7 +174,21 @@ def test_evaluate_counts_on_the_device_in_any_batch_size() -> None:
         assert train_module.evaluate(model, images, labels, no_autocast, batch_size) == pytest.approx(expected)
 
 
-# ----------------------------------------------------------------------------- CUDA (skipped without a GPU)
+def test_evaluate_from_train_mode_measures_with_dropout_off_and_leaves_training_on() -> None:
+    # Training calls evaluate() in train mode. Labels are the eval-mode predictions, so dropout off scores
+    # exactly 1; dropout 0.5 left on flips the argmax of an untrained network on many of the 200 images.
+    torch.manual_seed(0)
+    model = DCN(dropout=0.5)
+    images = torch.from_numpy(synthetic_mnist(n_eval=200).test.images)
+    with torch.no_grad():
+        labels = model.eval()(images).argmax(1)
+    model.train()
+    no_autocast = train_module.make_autocast(CPU, "fp32")
+    assert train_module.evaluate(model, images, labels, no_autocast, batch_size=64) == 1.0
+    assert model.training
+
+
+# ----------------------------------------------------------------------------- CUDA (marked cuda, skipped without one)
 
 
 def test_readme_lists_exactly_the_cuda_tests() -> None:
@@ -175,7 +197,7 @@ def test_readme_lists_exactly_the_cuda_tests() -> None:
     marked = {
         name
         for name, test in globals().items()
-        if name.startswith("test_") and needs_gpu.mark in getattr(test, "pytestmark", [])
+        if name.startswith("test_") and any(mark.name == "cuda" for mark in getattr(test, "pytestmark", []))
     }
     assert marked and set(re.findall(r"`(test_\w+)`", section)) == marked
 
@@ -183,12 +205,12 @@ def test_readme_lists_exactly_the_cuda_tests() -> None:
 GPU = torch.device("cuda") if torch.cuda.is_available() else None
 
 
-@needs_gpu
+@cuda_test
 def test_cuda_batches_follow_the_cpu_order() -> None:
     _batches_agree(GPU)
 
 
-@needs_gpu
+@cuda_test
 def test_cuda_steps_that_do_not_log_never_wait_for_the_gpu() -> None:
     data = synthetic_mnist()
     torch.manual_seed(0)
@@ -216,7 +238,7 @@ def test_cuda_steps_that_do_not_log_never_wait_for_the_gpu() -> None:
     assert len(losses.read()) == 13
 
 
-@needs_gpu
+@cuda_test
 def test_cuda_run_records_the_gpu_and_trains(tmp_path) -> None:
     config = small_config(tmp_path, device="cuda", steps=12, eval_every=6, monitor_every=5)
     metrics = train(config, synthetic_mnist(), progress=False)
@@ -229,13 +251,13 @@ def test_cuda_run_records_the_gpu_and_trains(tmp_path) -> None:
     assert 0 <= metrics["test_error"] <= 1
 
 
-@needs_gpu
+@cuda_test
 def test_cuda_buffered_losses_equal_per_step_reads(tmp_path, monkeypatch) -> None:
     per_step, buffered = _run_both_ways(tmp_path, monkeypatch, device="cuda", deterministic=True, steps=9)
     assert buffered["scalars"]["train/loss"] == per_step["scalars"]["train/loss"]
 
 
-@needs_gpu
+@cuda_test
 def test_cuda_resume_is_bit_exact_with_deterministic(tmp_path) -> None:
     data = synthetic_mnist()
     common = {"device": "cuda", "deterministic": True, "steps": 7}

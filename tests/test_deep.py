@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -74,7 +75,6 @@ def test_backprop_matches_finite_differences(cfg) -> None:
 @settings(max_examples=25, deadline=None)
 @given(configs())
 def test_backprop_matches_torch_autograd(cfg) -> None:
-    torch = pytest.importorskip("torch")
     import torch.nn.functional as F
 
     act = torch_activations()
@@ -380,7 +380,6 @@ def test_early_stopping_honours_patience_at_the_default_record_interval() -> Non
 def test_minibatch_training_matches_torch_sgd_on_the_scaled_batch_objective() -> None:
     # An independent reference for fit_model's mini-batch path: torch autograd on
     # sum_batch NLL + (lambda/2)(B/N) sum ||W||^2, plain SGD, the rate decayed after every pass.
-    torch = pytest.importorskip("torch")
     import torch.nn.functional as F
 
     rng = np.random.RandomState(0)

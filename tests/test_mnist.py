@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from backproplab.cli import main
 from backproplab.datasets import mnist
@@ -374,7 +375,6 @@ def test_state_dict_resumes_the_exact_order(tmp_path):
 
 
 def test_state_dict_survives_torch_save_with_weights_only(tmp_path):
-    torch = pytest.importorskip("torch")  # a project dependency; present wherever the suite runs
     ds = ids_set(8, seed=1)
     ds.next_batch(3)
     torch.save({"data": ds.state_dict()}, tmp_path / "ckpt.pt")

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from backproplab.scratch import OPTIMIZERS, make_optimizer, optimizer_names
 
@@ -87,7 +88,6 @@ TORCH_CASES = [
 
 @pytest.mark.parametrize("name,options,make_torch", TORCH_CASES)
 def test_steps_match_torch_optim(name, options, make_torch) -> None:
-    torch = pytest.importorskip("torch")
     rng = np.random.RandomState(0)
     ours = [rng.randn(3, 4), rng.randn(4)]
     theirs = [torch.tensor(p.copy(), requires_grad=True) for p in ours]

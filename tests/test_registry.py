@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from backproplab.cli import build_parser, main
 from backproplab.errors import UsageError
@@ -88,7 +89,6 @@ def test_building_the_cli_and_dcn_help_does_not_import_torch() -> None:
 
 
 def test_an_init_name_draws_the_same_distribution_in_both_engines() -> None:
-    torch = pytest.importorskip("torch")
     from backproplab.dcn.model import weight_variable
     from backproplab.mnist_net.choices import INITS as DCN_INITS
     from backproplab.scratch.layer import INITS, init_weights
@@ -108,8 +108,6 @@ def test_an_init_name_draws_the_same_distribution_in_both_engines() -> None:
 
 
 def test_an_activation_name_computes_the_same_function_in_both_engines() -> None:
-    torch = pytest.importorskip("torch")
-    from backproplab.mnist_net.choices import ACTIVATIONS as DCN_ACTIVATIONS
     from backproplab.scratch.activations import ACTIVATIONS
 
     shared = [name for name in ACTIVATIONS if name in DCN_ACTIVATIONS]
@@ -121,7 +119,6 @@ def test_an_activation_name_computes_the_same_function_in_both_engines() -> None
 
 
 def test_an_optimizer_name_takes_the_same_steps_in_both_engines() -> None:
-    torch = pytest.importorskip("torch")
     from backproplab.dcn.optim import make_optimizer as make_torch_optimizer
     from backproplab.mnist_net.choices import OPTIMIZERS as DCN_OPTIMIZERS
     from backproplab.scratch.optimizers import OPTIMIZERS, make_optimizer

@@ -27,6 +27,10 @@ from backproplab.report.assignment import ITEMS
 from backproplab.report.claims import highest_phrase
 from report_fixtures import build_quick_report, tree_hashes
 
+# The quick report is built in the setup of the first test that uses it (57 s in a full run on 2 shared cores;
+# up to 171 s when one process builds it alone under load): docs/results.md.
+pytestmark = pytest.mark.timeout(360)
+
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory, testrun_uid):

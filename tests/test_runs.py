@@ -60,6 +60,14 @@ def test_a_failed_start_leaves_no_folder_but_a_written_run_stays(tmp_path) -> No
     assert (tmp_path / "kept" / "config.json").exists()
 
 
+def test_a_failed_start_keeps_the_users_own_empty_folder(tmp_path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()  # the user's --out, empty: the claim did not create it, so it must not remove it
+    with pytest.raises(ValueError), runs.claimed(mine):
+        raise ValueError("bad data")
+    assert mine.is_dir()
+
+
 @pytest.mark.parametrize("name", ["", ".", "..", "../../x", "a/b", "/abs", ".lock", "a\0b"])
 def test_bad_run_names(name) -> None:
     with pytest.raises(UsageError, match="is not a run name"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import matplotlib.pyplot as plt
+import pytest
 from matplotlib.colors import to_hex
 
 from backproplab.sweeps import figures, stats
@@ -36,5 +37,18 @@ def test_activation_inside_has_one_legend_for_all_panels_and_one_colour_per_valu
         assert colours["tanh"] != colours["relu"]
         # every panel titled with its layer and what it shows (the layers repeat across kinds)
         assert [ax.get_title() for ax in fig.axes] == [f"{layer}: {kind} share" for kind, layer, _ in panels]
+    finally:
+        plt.close(fig)
+
+
+def test_seed_band_is_the_mean_and_one_std_of_the_seeds() -> None:
+    fig, ax = plt.subplots()
+    try:
+        figures._band(ax, [([0, 1, 2], [1.0, 2.0, 3.0]), ([0, 1, 2], [3.0, 6.0, 5.0])], "relu")
+        (line,) = ax.get_lines()
+        assert list(line.get_ydata()) == pytest.approx([2.0, 4.0, 4.0])
+        (band,) = ax.collections
+        corners = {(float(x), float(y)) for x, y in band.get_paths()[0].vertices}
+        assert {(0, 1), (1, 2), (2, 3), (0, 3), (1, 6), (2, 5)} <= corners  # mean -+ std: 2-+1, 4-+2, 4-+1
     finally:
         plt.close(fig)

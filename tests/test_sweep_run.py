@@ -157,6 +157,7 @@ def _hparams_records_read_back_and_served_by_tensorboard(killed_then_resumed) ->
         stop()
 
 
+@pytest.mark.timeout(300)  # 69 s measured on 2 shared cores, the slowest test of the suite (docs/results.md)
 def test_two_worker_sweep_kill_resume_skip_identity_tables_and_hparams(tmp_path) -> None:
     # One sweep checked four ways (it is the expensive part: worker processes start three times).
     swept = killed_then_resumed(tmp_path / "sweep")

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -95,7 +96,6 @@ def test_gradient_check_catches_a_wrong_derivative(monkeypatch) -> None:
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("reg", [0.0, 0.5])
 def test_backprop_matches_torch_autograd(name: str, reg: float) -> None:
-    torch = pytest.importorskip("torch")  # a test dependency, installed by `make test`
     import torch.nn.functional as F
 
     X, y = random_problem(7, 16, 3, 3)
