@@ -49,7 +49,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "dcn": (
         ["src/backproplab/dcn/model.py", "src/backproplab/dcn/training.py", "src/backproplab/mnist_net/*"],
-        ["tests/test_dcn_model.py", "tests/test_dcn_device.py", "tests/test_dcn_train.py", "tests/test_engine_settings.py"],
+        [
+            "tests/test_dcn_model.py",
+            "tests/test_dcn_device.py",
+            "tests/test_dcn_train.py",
+            "tests/test_engine_settings.py",
+        ],
     ),
     "monitoring": (
         ["src/backproplab/monitoring.py"],

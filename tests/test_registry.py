@@ -108,6 +108,7 @@ def test_an_init_name_draws_the_same_distribution_in_both_engines() -> None:
 
 
 def test_an_activation_name_computes_the_same_function_in_both_engines() -> None:
+    from backproplab.mnist_net.choices import ACTIVATIONS as DCN_ACTIVATIONS
     from backproplab.scratch.activations import ACTIVATIONS
 
     shared = [name for name in ACTIVATIONS if name in DCN_ACTIVATIONS]
