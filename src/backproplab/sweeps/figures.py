@@ -27,6 +27,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import ticker
 
 from backproplab.figures import save_figure
 from backproplab.sweeps import stats
@@ -94,7 +95,26 @@ def log_if_decades(ax: Any, more: Sequence[float] = ()) -> None:
     flat = np.concatenate(values) if values else np.array([])
     flat = flat[np.isfinite(flat) & (flat > 0)]
     if len(flat) and flat.max() >= DECADE * flat.min():
-        ax.set_yscale("log")
+        log_axis(ax)
+
+
+def log_axis(ax: Any) -> None:
+    """A log y axis labelled in plain numbers (0.05, 2, 75), not 5 × 10⁻²: every power of ten, and between
+    them 2, 3 and 5 times it over a range under 30×, every multiple over a range under 3×."""
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    ratio = high / low if low > 0 else np.inf
+    shown = set(range(2, 10)) if ratio < 3 else {2, 3, 5} if ratio < 30 else set()
+
+    def plain(value: float, _: Any) -> str:
+        return f"{value:g}"
+
+    def some(value: float, _: Any) -> str:
+        mantissa = round(value / 10 ** np.floor(np.log10(value))) if value > 0 else 0
+        return f"{value:g}" if mantissa in shown else ""
+
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(plain))
+    ax.yaxis.set_minor_formatter(ticker.FuncFormatter(some))
 
 
 def _legend(ax: Any) -> None:
@@ -141,7 +161,8 @@ def _per_value(
         _band(ax, [get(r) for r in members], _label(factor, value), scale=scale, color=f"C{index % 10}")
 
 
-def _curves_figure(path: Path, factor: str, groups: Groups) -> None:
+def curves_figure(factor: str, groups: Groups) -> Any:
+    """Validation error (%) and training loss against step, one line per value, one legend."""
     fig, (left, right) = _panels(2, PANEL_SIZE[0] * 1.5)
     _per_value(left, factor, groups, lambda r: _curves_of(r, "validation_error"), scale=100)
     left.set(xlabel="step", ylabel="validation error (%)", title=f"validation error by {factor}")
@@ -151,10 +172,10 @@ def _curves_figure(path: Path, factor: str, groups: Groups) -> None:
         log_if_decades(ax)
     _figure_legend(fig, factor)
     fig.suptitle(seed_note(groups), fontsize=9)
-    save_figure(fig, path)
+    return fig
 
 
-def _test_error_figure(path: Path, factor: str, groups: Groups) -> None:
+def final_error_figure(factor: str, groups: Groups) -> Any:
     """Each value's mean final test error (a dot), with its min-max over seeds where it has two or more."""
     labels, means, lows, highs = [], [], [], []
     for value, members in groups.items():
@@ -177,7 +198,7 @@ def _test_error_figure(path: Path, factor: str, groups: Groups) -> None:
     ax.set_title(f"final test error by {factor}\n({seed_note(groups, shown='bars')})", fontsize=10)
     log_if_decades(ax, [*lows, *highs])
     ax.grid(axis="y", which="both", alpha=0.3)
-    save_figure(fig, path)
+    return fig
 
 
 def _panels(count: int, width: float = PANEL_SIZE[0]) -> tuple[Any, list[Any]]:
@@ -203,7 +224,7 @@ def layer_grid_figure(
         _per_value(ax, factor, groups, get, scale=scale)
         ax.set(xlabel="step", ylabel=ylabel, title=f"{layer}: {ylabel}")
         if log:
-            ax.set_yscale("log")
+            log_axis(ax)
     _figure_legend(fig, factor)
     fig.suptitle(seed_note(groups), fontsize=9)
     return fig
@@ -227,7 +248,8 @@ def _inside_figures(root: Path, factor: str, groups: Groups) -> list[Path]:
         layers = stats.WEIGHT_LAYERS
         fig, (loss_ax, *weight_axes) = _panels(1 + len(layers))
         _per_value(loss_ax, factor, groups, lambda r: _series(_stats(r).get("loss")))
-        loss_ax.set(xlabel="step", ylabel="training loss (log scale)", yscale="log", title="training loss")
+        loss_ax.set(xlabel="step", ylabel="training loss (log scale)", title="training loss")
+        log_axis(loss_ax)
         for ax, layer in zip(weight_axes, layers, strict=True):
             _per_value(ax, factor, groups, lambda r, layer=layer: _series(_stats(r).get("weight_std", {}).get(layer)))
             ax.set(xlabel="step", ylabel="weight std", title=f"{layer} weights")
@@ -245,7 +267,8 @@ def lr_search_figure(path: Path, search: dict[str, dict[str, Any]]) -> None:
         rates = sorted((float(lr), err) for lr, err in entry["rates"].items())
         ax.plot([r for r, _ in rates], [np.nan if e is None else 100 * e for _, e in rates], "o-", label=name)
     # log y: rates stuck at chance (90%) would otherwise flatten the 1-5% differences that decide
-    ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="validation error after the short budget (%)")
+    ax.set(xscale="log", xlabel="learning rate", ylabel="validation error after the short budget (%)")
+    log_axis(ax)
     ax.set_title("learning-rate search (missing points diverged)")
     _legend(ax)
     save_figure(fig, path)
@@ -257,8 +280,8 @@ def draw_all(root: Path, rows: list[dict[str, Any]]) -> list[Path]:
     rows = [{**row, "folder": root / row["run"]} for row in rows]
     written: list[Path] = []
     for factor, groups in factor_groups(rows).items():
-        _curves_figure(root / f"{factor}_curves.png", factor, groups)
-        _test_error_figure(root / f"{factor}_test_error.png", factor, groups)
+        save_figure(curves_figure(factor, groups), root / f"{factor}_curves.png")
+        save_figure(final_error_figure(factor, groups), root / f"{factor}_test_error.png")
         written += [root / f"{factor}_curves.png", root / f"{factor}_test_error.png"]
         written += _inside_figures(root, factor, groups)
     return written
