@@ -153,7 +153,7 @@ def _render_sweep(
     budget = {
         "quick": f"a {steps}-step preview on MNIST subsets (quick mode)",
         "default": f"{steps:,} steps of {batch} images each, a reduced budget (the course trains {FULL_STEPS:,}; "
-        f"{code('backproplab report --full').markup} trains {FULL_STEPS:,} with a learning-rate search and two seeds)",
+        f"{code('backproplab report --full').markup} trains {FULL_STEPS:,} with a learning-rate search)",
         "full": f"the course's {steps:,} steps of {batch} images each",
     }[mode]
     tuned = "lr_search" in table
@@ -176,10 +176,12 @@ def _render_sweep(
         if len(seeds) >= 2
         else f"one seed ({seeds[0]}): the numbers have no spread to size a gap against, so no ranking is claimed"
     )
+    walls = [r["wall_seconds"] for r in rows if isinstance(r.get("wall_seconds"), int | float)]
+    took = f" (here the {len(walls)} runs' wall times add up to {sum(walls) / 60:.0f} min)" if walls else ""
     trade = (
-        f" Trade: {len(seeds)} seeds at {steps:,} steps cost {len(seeds)} times the training of one seed, spent on "
-        "knowing which gaps are noise rather than on a longer budget; a ranking here may still change at the "
-        f"course's {FULL_STEPS:,} steps."
+        f" Trade: {len(seeds)} seeds at {steps:,} steps cost {len(seeds)} times the training of one seed{took}, "
+        "spent on knowing which gaps are noise rather than on a longer budget; a ranking here may still change at "
+        f"the course's {FULL_STEPS:,} steps."
         if mode == "default"
         else ""
     )
