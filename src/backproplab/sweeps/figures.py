@@ -99,12 +99,12 @@ def log_if_decades(ax: Any, more: Sequence[float] = ()) -> None:
 
 
 def log_axis(ax: Any) -> None:
-    """A log y axis labelled in plain numbers (0.05, 2, 75), not 5 × 10⁻²: every power of ten, and between
-    them 2, 3 and 5 times it over a range under 30×, every multiple over a range under 3×."""
+    """A log y axis labelled in plain numbers (0.05, 2, 20), not 5 × 10⁻²: every power of ten, and between them
+    every multiple over a range under 3×, 2, 3 and 5 times it under 30×, 2 and 5 times it under 1000×."""
     ax.set_yscale("log")
     low, high = ax.get_ylim()
     ratio = high / low if low > 0 else np.inf
-    shown = set(range(2, 10)) if ratio < 3 else {2, 3, 5} if ratio < 30 else set()
+    shown = set(range(2, 10)) if ratio < 3 else {2, 3, 5} if ratio < 30 else {2, 5} if ratio < 1000 else set()
 
     def plain(value: float, _: Any) -> str:
         return f"{value:g}"
