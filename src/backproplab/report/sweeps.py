@@ -339,7 +339,6 @@ def _summary(members_by_value: dict[Any, list[dict[str, Any]]], inside: dict[str
         early = _mean([i.get("loss_early") for i in ins])
         late = _mean([i.get("loss_late") for i in ins])
         out[value] = {
-            "n": len(members),
             "spread": claims.spread(r["test_error"] for r in members),
             "test": _mean([r["test_error"] for r in members]),
             "validation": _mean([r["validation_error"] for r in members]),
@@ -455,7 +454,7 @@ def _literature(sweeps: dict[str, Any]) -> list[Text]:
         return f"{numbers}, {holds if gap.mean > 0 else fails}."
 
     def among(factor: str, values: tuple[str, ...]) -> str:
-        present = {v: seeds_of(factor, v) for v in values if groups.get(factor, {}).get(v)}
+        present = {v: seeds_of(factor, v) for v in values if claims.spread(seeds_of(factor, v).values()).seeds}
         if len(present) < 2:
             return "not measured in this build."
         listed = ", ".join(f"{v} {err(factor, v)}" for v in present)
