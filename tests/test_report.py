@@ -205,6 +205,44 @@ def test_report_sweep_section_shows_the_sweeps_own_table_and_figures(quick_repor
     assert "not</b> tuned per optimizer" in page and "Glorot" in page
 
 
+def test_report_sweep_section_claims_a_ranking_only_where_the_paired_gap_exceeds_the_noise(quick_report) -> None:
+    """2c with two seeds: the page states its seeds, each setting's spread in sweep.csv is that of its runs, and
+    each factor's claim follows from the paired differences worked out here from sweep.csv with numpy."""
+    import csv
+
+    page = _page(quick_report)
+    sweep = _metrics(quick_report)["sweeps"]["quick"]
+    with open(quick_report / sweep["folder"] / "sweep.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert "each setting trained with 2 seeds (0, 1)" in page
+    by_setting: dict[tuple, dict[int, float]] = {}
+    for r in rows:
+        by_setting.setdefault((r["activation"], r["init"], r["optimizer"]), {})[int(r["seed"])] = float(r["test_error"])
+    assert all(sorted(seeds) == [0, 1] for seeds in by_setting.values())
+    for r in rows:
+        errors = list(by_setting[(r["activation"], r["init"], r["optimizer"])].values())
+        assert int(r["setting_seeds"]) == 2
+        assert float(r["setting_test_error_mean"]) == pytest.approx(np.mean(errors))
+        assert float(r["setting_test_error_std"]) == pytest.approx(np.std(errors, ddof=1))
+        assert (float(r["setting_test_error_min"]), float(r["setting_test_error_max"])) == (min(errors), max(errors))
+    reference = ("relu", "truncated_normal", "adam")
+    others = {"activation": ("tanh", 0), "init": ("xavier_normal", 1), "optimizer": ("sgd", 2)}
+    verdicts = set()
+    for factor, (other, index) in others.items():
+        setting = (*reference[:index], other, *reference[index + 1 :])
+        values = {reference[index]: by_setting[reference], other: by_setting[setting]}
+        low, high = sorted(values, key=lambda v: np.mean(list(values[v].values())))
+        diffs = np.array([values[high][s] - values[low][s] for s in (0, 1)])
+        resolved = diffs.mean() > 2 * diffs.std(ddof=1) / np.sqrt(2)
+        part = page[page.index(f'id="sweep-quick-{factor}"') :]
+        part = part[: part.index("<h", 1)]
+        claimed = f"{low} has the lowest test error, ahead of every other value by more than the noise (2 seeds)"
+        tied = "all 2 values are indistinguishable at this budget (2 seeds)"
+        assert (claimed in part, tied in part) == (resolved, not resolved), (factor, diffs)
+        verdicts.add(resolved)
+    print("quick 2c verdicts (resolved per factor):", verdicts)
+
+
 def test_report_rebuilds_from_finished_results_without_training(quick, tmp_path, monkeypatch) -> None:
     report, results = quick
 

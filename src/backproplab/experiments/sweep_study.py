@@ -1,12 +1,13 @@
 """Nonlinearities, initialisations and optimizers (assignment 2c): DCN sweeps run by
 :func:`backproplab.sweeps.sweep.run_sweep`, summarised for the report.
 
-Three sizes, one per report mode (:func:`sweep_specs`):
+Three sizes, one per report mode (:func:`sweep_specs`), each setting trained with :data:`SEEDS` seeds so
+the page can size its claims to the spread between seeds (:mod:`backproplab.report.claims`):
 
-- quick: the course's run and one other activation, initialisation and optimizer (4 runs), 12 steps
-  of 16 images on MNIST subsets (:func:`quick_data`), one worker: a preview the tests build;
-- default (``make report``): ``--preset course`` (20 runs) at :data:`DEFAULT_STEPS` steps;
-- full (``report --full``): ``--preset course`` and ``--preset lr`` at the course's 5,500 steps, two seeds.
+- quick: the course's run and one other activation, initialisation and optimizer (4 settings, 8 runs),
+  12 steps of 16 images on MNIST subsets (:func:`quick_data`), one worker: a preview the tests build;
+- default (``make report``): ``--preset course`` (20 settings, 40 runs) at :data:`DEFAULT_STEPS` steps;
+- full (``report --full``): ``--preset course`` and ``--preset lr`` at the course's 5,500 steps.
 
 The sweeps live in ``<root>/sweep-runs-<key>/<name>/`` and are kept when a build is interrupted (the
 sweep runner skips finished runs and resumes the others); the study folder ``<root>/sweep-<key>/``
@@ -30,6 +31,8 @@ from backproplab.experiments.store import Arrays, Result, result_folder, run_or_
 STUDY = "sweep"
 MODES = ("quick", "default", "full")
 DEFAULT_STEPS = 600
+#: Seeds per setting (``seed``, ``seed + 1``, ...): two is the fewest that shows a spread.
+SEEDS = 2
 FULL_STEPS = 5500
 QUICK_SUBSETS = {"train": 1000, "validation": 200, "test": 500}
 QUICK_DATA = "backproplab.experiments.sweep_study:quick_data"
@@ -53,6 +56,11 @@ def quick_data(data_dir: str | None, validation_size: int) -> Any:
     )
 
 
+def seeds_from(seed: int) -> list[int]:
+    """The :data:`SEEDS` seeds every setting trains with."""
+    return [seed + k for k in range(SEEDS)]
+
+
 def sweep_specs(mode: str, seed: int) -> list[Any]:
     """The :class:`~backproplab.sweeps.spec.SweepSpec` list of ``mode`` (see the module docstring)."""
     from backproplab.sweeps.spec import SweepSpec
@@ -66,18 +74,18 @@ def sweep_specs(mode: str, seed: int) -> list[Any]:
                 activations=["relu", "tanh"],
                 inits=["truncated_normal", "xavier_normal"],
                 optimizers=["adam", "sgd"],
-                seeds=[seed],
+                seeds=seeds_from(seed),
                 base=base,
                 data=QUICK_DATA,
             )
         ]
     if mode == "default":
         base = {"steps": DEFAULT_STEPS, "eval_every": 200, "monitor_every": 50, "seed": seed}
-        return [SweepSpec(name="course", preset="course", seeds=[seed], base=base)]
+        return [SweepSpec(name="course", preset="course", seeds=seeds_from(seed), base=base)]
     if mode == "full":
         # the course's evaluation every epoch, as `backproplab sweep --preset course` evaluates by default
         base = {"steps": FULL_STEPS, "eval_every": 1100, "monitor_every": 100, "seed": seed}
-        seeds = [seed, seed + 1]
+        seeds = seeds_from(seed)
         return [
             SweepSpec(name="course", preset="course", seeds=seeds, base=base),
             SweepSpec(name="lr", preset="lr", seeds=seeds, base=base),

@@ -4,7 +4,8 @@ from the finished sweep study (:mod:`backproplab.experiments.sweep_study`): the 
 
 A factor's runs are the one-factor slice through the reference run: the run whose value of every
 factor is that factor's most common value in the sweep (the course's relu, truncated_normal, adam in
-``--preset course``); an optimizer keeps its own learning rate.
+``--preset course``); an optimizer keeps its own learning rate. Every value is trained with the same seeds,
+and the page ranks two values only where their paired gap exceeds the noise (:data:`claims.RULE`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from backproplab.experiments.store import Result
 from backproplab.experiments.sweep_study import FULL_STEPS, LAYERS, run_sweep_study
+from backproplab.report import claims
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Raw, Section, Text, code, figure_id, link, markup
 
@@ -67,6 +69,25 @@ def _mean(values: list[float | None]) -> float:
 
 def _pct(value: float) -> str:
     return "—" if not math.isfinite(value) else f"{100 * value:.2f}%"
+
+
+def _by_seed(members: list[dict[str, Any]]) -> dict[Any, float | None]:
+    """seed -> final test error of a value's runs."""
+    return {r["seed"]: r["test_error"] for r in members}
+
+
+def _with_spread(spread: claims.Spread) -> str:
+    """``"2.96% (2.80–3.12%)"``: the mean and, with two seeds or more, the min–max over seeds."""
+    if spread.seeds < 2:
+        return _pct(spread.mean)
+    return f"{_pct(spread.mean)} ({100 * spread.low:.2f}–{_pct(spread.high)})"
+
+
+def _gap(gap: claims.PairedGap) -> str:
+    """``"+1.20 ± 0.10 points"``: the paired gap in percentage points and its standard error."""
+    if gap.pairs < 2:
+        return "—"
+    return f"{100 * gap.mean:+.2f} ± {100 * gap.se:.2f} points"
 
 
 def render(result: Result, ctx: ReportContext) -> Section:
@@ -132,7 +153,7 @@ def _render_sweep(
     budget = {
         "quick": f"a {steps}-step preview on MNIST subsets (quick mode)",
         "default": f"{steps:,} steps of {batch} images each, a reduced budget (the course trains {FULL_STEPS:,}; "
-        f"{code('backproplab report --full').markup} trains {FULL_STEPS:,} with a learning-rate search and two seeds)",
+        f"{code('backproplab report --full').markup} trains {FULL_STEPS:,} with a learning-rate search)",
         "full": f"the course's {steps:,} steps of {batch} images each",
     }[mode]
     tuned = "lr_search" in table
@@ -147,14 +168,33 @@ def _render_sweep(
         f"below is a ranking at those rates (the tuned comparison is {code('report --full').markup})."
     )
     statuses = Counter(r["status"] for r in rows)
+    seed_text = (
+        f"each setting trained with {len(seeds)} seeds ({', '.join(map(str, seeds))}): a value's number is the mean "
+        "over its seeds, shown with the min–max over them; values are compared seed by seed, and "
+        + claims.RULE
+        + ". Where a gap does not pass, the page says the values are indistinguishable at this budget"
+        if len(seeds) >= 2
+        else f"one seed ({seeds[0]}): the numbers have no spread to size a gap against, so no ranking is claimed"
+    )
+    walls = [r["wall_seconds"] for r in rows if isinstance(r.get("wall_seconds"), int | float)]
+    took = f" (here the {len(walls)} runs' wall times add up to {sum(walls) / 60:.0f} min)" if walls else ""
+    trade = (
+        f" Trade: {len(seeds)} seeds at {steps:,} steps cost {len(seeds)} times the training of one seed{took}, "
+        "spent on knowing which gaps are noise rather than on a longer budget; a ranking here may still change at "
+        f"the course's {FULL_STEPS:,} steps."
+        if mode == "default"
+        else ""
+    )
     section.paragraph(
         markup(
-            f"{len(rows)} runs ({', '.join(f'{n} {s}' for s, n in statuses.items())}), seed(s) "
-            f"{', '.join(map(str, seeds))}, trained by the sweep runner, one factor at a time from the reference run "
+            f"{len(rows)} runs ({', '.join(f'{n} {s}' for s, n in statuses.items())}), {seed_text}. Trained by the "
+            "sweep runner, one factor at a time from the reference run "
             f"({reference['activation']}, {reference['init']}, {reference['optimizer']} at learning rate "
             f"{reference['lr']:g}); every run: ",
             Raw(budget),
-            ". ",
+            ".",
+            trade,
+            " ",
             Raw(lr_text),
         )
     )
@@ -170,26 +210,29 @@ def _render_sweep(
         if curves:
             section.figure(curves, f"Validation error and training loss per {factor}, overlaid.")
         if bars:
-            section.figure(bars, f"Final test error per {factor} (mean ± std over seeds).", width="640px")
+            section.figure(bars, f"Final test error per {factor}: {_spread_caption(seeds)}.", width="640px")
         if inner:
             section.figure(inner, _inside_caption(factor))
         summary = _summary(groups[factor], inside)
+        by_seed = {v: _by_seed(members) for v, members in groups[factor].items()}
+        lowest, gaps = _gaps(by_seed)
         table_anchor = f"tab-sweep-{name}-{factor}"
         section.table(
-            [factor, "runs", "final test error", "final validation error", "best validation error (step)",
-             "training loss early → late", _inside_header(factor)],
-            [[v, s["n"], _pct(s["test"]), _pct(s["validation"]), s["best"], s["loss"], s["inside"]]
+            [factor, "seeds", "final test error: mean (min–max)", "paired gap to the lowest (mean ± SE)",
+             "final validation error", "best validation error (step)", "training loss early → late",
+             _inside_header(factor)],
+            [[v, s["spread"].seeds, _with_spread(s["spread"]), _verdict(v, lowest, gaps), _pct(s["validation"]),
+              s["best"], s["loss"], s["inside"]]
              for v, s in summary.items()],
             caption=f"{title}: final numbers per value (means over seeds)",
             anchor=table_anchor,
         )  # fmt: skip
-        section.bullets(_observations(factor, summary, reference))
-        ranked = sorted((s["test"], v) for v, s in summary.items() if math.isfinite(s["test"]))
-        if ranked:
+        claim = claims.lowest_claim(by_seed) if lowest is not None else ""
+        section.bullets(_observations(factor, summary, reference, claim))
+        if claim:
             answers += ["; "] if answers else []
             answers += [
-                f"{factor}: best {ranked[0][1]} ({_pct(ranked[0][0])} test error), worst {ranked[-1][1]} "
-                f"({_pct(ranked[-1][0])}). ",
+                f"{factor}: {claim}. ",
                 link(table_anchor, "table"),
                 ", ",
                 link(figure_id(curves), "curves") if curves else "",
@@ -222,6 +265,31 @@ def _render_sweep(
     if not answers:
         answers = ["No factor took two values in this sweep"]
     return [f"{name} sweep: " if lead else "", *answers, ". "]
+
+
+def _gaps(by_seed: dict[Any, dict[Any, float | None]]) -> tuple[Any, dict[Any, claims.PairedGap]]:
+    try:
+        return claims.gaps_to_lowest(by_seed)
+    except ValueError:  # every run of the factor diverged or failed
+        return None, {}
+
+
+def _verdict(value: Any, lowest: Any, gaps: dict[Any, claims.PairedGap]) -> str:
+    """The table cell: the lowest, or the gap to it and whether it exceeds the noise."""
+    if value == lowest:
+        return "lowest mean"
+    gap = gaps.get(value)
+    if gap is None or gap.pairs == 0:
+        return "—"
+    if gap.pairs < 2:
+        return f"{100 * gap.mean:+.2f} points (one seed: not judged)"
+    return f"{_gap(gap)}: " + ("higher by more than the noise" if gap.resolved else "indistinguishable")
+
+
+def _spread_caption(seeds: list[Any]) -> str:
+    if len(seeds) < 2:
+        return "one seed, so no spread is drawn"
+    return f"the dot is the mean over {len(seeds)} seeds, the bar their min–max; log axis where values span a decade"
 
 
 def _run_config(result: Result, sweep: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
@@ -271,7 +339,7 @@ def _summary(members_by_value: dict[Any, list[dict[str, Any]]], inside: dict[str
         early = _mean([i.get("loss_early") for i in ins])
         late = _mean([i.get("loss_late") for i in ins])
         out[value] = {
-            "n": len(members),
+            "spread": claims.spread(r["test_error"] for r in members),
             "test": _mean([r["test_error"] for r in members]),
             "validation": _mean([r["validation_error"] for r in members]),
             "best": _best(min(members, key=lambda r: r.get("best_validation_error") or math.inf)),
@@ -308,11 +376,15 @@ def _factor_of(members_by_value: dict[Any, list[dict[str, Any]]]) -> str:
     return "activation"
 
 
-def _observations(factor: str, summary: dict[Any, dict[str, Any]], reference: dict[str, Any]) -> list[Text]:
+def _observations(factor: str, summary: dict[Any, dict[str, Any]], reference: dict[str, Any], claim: str) -> list[Text]:
     ranked = sorted((s["test"], v) for v, s in summary.items() if math.isfinite(s["test"]))
     notes: list[Text] = []
     if ranked:
-        notes.append("Ranked by final test error: " + ", ".join(f"{v} {_pct(e)}" for e, v in ranked) + ".")
+        notes.append(
+            "Final test error, lowest mean first (min–max over seeds): "
+            + ", ".join(f"{v} {_with_spread(summary[v]['spread'])}" for _, v in ranked)
+            + f". What these numbers support: {claim}."
+        )
         chance = [v for e, v in ranked if e >= CHANCE_ERROR - 0.05]
         if chance:
             notes.append(
@@ -363,17 +435,31 @@ def _literature(sweeps: dict[str, Any]) -> list[Text]:
     if tuned is not None:  # optimizers compared at their tuned rates, not mixed with the default-rate runs
         groups = {**groups, "optimizer": slices(tuned["table"]["runs"])[1].get("optimizer", {})}
 
-    def err(factor: str, value: str) -> float:
-        return _mean([r["test_error"] for r in groups.get(factor, {}).get(value, [])])
+    def seeds_of(factor: str, value: str) -> dict[Any, float | None]:
+        return _by_seed(groups.get(factor, {}).get(value, []))
 
-    def compare(a: float, b: float, holds: str, fails: str) -> str:
-        if not (math.isfinite(a) and math.isfinite(b)):
-            return "not measured in this build"
-        return holds if a <= b else fails
+    def err(factor: str, value: str) -> str:
+        return _with_spread(claims.spread(seeds_of(factor, value).values()))
 
-    relu, tanh, sigmoid = err("activation", "relu"), err("activation", "tanh"), err("activation", "sigmoid")
-    xavier, trunc, he = err("init", "xavier_normal"), err("init", "truncated_normal"), err("init", "he_normal")
-    adam, sgd, momentum = err("optimizer", "adam"), err("optimizer", "sgd"), err("optimizer", "momentum")
+    def compare(factor: str, low: str, high: str, holds: str, fails: str) -> str:
+        """``holds`` when ``low`` has the lower error by more than the noise, ``fails`` when ``high`` has."""
+        gap = claims.paired_gap(seeds_of(factor, low), seeds_of(factor, high))
+        numbers = f"{low} {err(factor, low)} vs {high} {err(factor, high)}"
+        if gap.pairs == 0:
+            return "not measured in this build."
+        if gap.pairs < 2:
+            return f"{numbers}: one seed, so no ranking is claimed."
+        if not gap.resolved:
+            return f"{numbers}: indistinguishable at this budget ({gap.pairs} seeds, by the rule above)."
+        return f"{numbers}, {holds if gap.mean > 0 else fails}."
+
+    def among(factor: str, values: tuple[str, ...]) -> str:
+        present = {v: seeds_of(factor, v) for v in values if claims.spread(seeds_of(factor, v).values()).seeds}
+        if len(present) < 2:
+            return "not measured in this build."
+        listed = ", ".join(f"{v} {err(factor, v)}" for v in present)
+        return f"{listed} test error; by the rule above, {claims.lowest_claim(present)}."
+
     quick = all(s.get("mode") == "quick" for s in sweeps.values())
     caveat = ["Quick mode: these runs are a few steps long, so the comparisons below only show that the page is "
               "built from the numbers; the rankings mean nothing yet."] if quick else []  # fmt: skip
@@ -381,20 +467,20 @@ def _literature(sweeps: dict[str, Any]) -> list[Text]:
         *caveat,
         "Glorot & Bengio (2010): sigmoid with small random initialisation trains slowly and poorly (the top hidden "
         "layer saturates). Here: "
-        + compare(relu, sigmoid, f"sigmoid ends worse than relu ({_pct(sigmoid)} vs {_pct(relu)}), as reported.",
-                  f"sigmoid ends no worse than relu ({_pct(sigmoid)} vs {_pct(relu)}), unlike the report."),
+        + compare("activation", "relu", "sigmoid", "sigmoid ends worse than relu, as reported",
+                  "sigmoid ends better than relu, unlike the report"),
         "Glorot, Bordes & Bengio (2011): rectifier networks perform as well as or better than tanh networks. Here: "
-        + compare(relu, tanh, f"relu {_pct(relu)} vs tanh {_pct(tanh)}, as reported.",
-                  f"relu {_pct(relu)} vs tanh {_pct(tanh)}, unlike the report."),
+        + compare("activation", "relu", "tanh", "relu ends better, as reported", "tanh ends better, unlike the report"),
         "Glorot & Bengio (2010): the normalised (Xavier) initialisation helps tanh; He et al. (2015): Var[w] = "
         "2/fan_in for ReLU networks speeds early training compared with Xavier; the course's truncated normal uses "
-        f"a fixed std 0.1. Here (relu network): xavier_normal {_pct(xavier)}, he_normal {_pct(he)}, truncated_normal "
-        f"{_pct(trunc)} test error; the per-layer spreads are in the initialisation figure.",
+        "a fixed std 0.1. Here (relu network): "
+        + among("init", ("xavier_normal", "he_normal", "truncated_normal"))
+        + " The per-layer spreads are in the initialisation figure.",
         "Kingma & Ba (2015): Adam makes fast early progress; Wilson et al. (2017): adaptive methods can generalise "
         "worse than well-tuned SGD with momentum, and tuning the learning rate per optimizer changes the ranking. "
-        f"Here: adam {_pct(adam)}, sgd {_pct(sgd)}, momentum {_pct(momentum)} test error "
-        + ("with rates tuned per optimizer." if tuned is not None
-           else "at default rates, not tuned in this build: not the tuned comparison Wilson et al. ask for."),
+        + ("With rates tuned per optimizer: " if tuned is not None
+           else "At default rates, not tuned in this build (not the tuned comparison Wilson et al. ask for): ")
+        + among("optimizer", ("adam", "sgd", "momentum")),
         "For scale: TensorFlow's Deep MNIST tutorial reports about 99.2% test accuracy after 20,000 steps of Adam "
         "1e-4; always predicting \"1\" scores 11.35%.",
     ]  # fmt: skip

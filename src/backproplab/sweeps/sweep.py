@@ -225,6 +225,7 @@ def rebuild(out: Path) -> list[dict[str, Any]]:
         row = table.row_for(folder, entry["config"])
         rows.append(row)
         _write_session(folder, row, entry["config"], saved["spec"].get("data", MNIST))
+    rows = table.with_setting_spread(rows)
     extra: dict[str, Any] = {"name": saved["spec"]["name"], "preset": saved["spec"]["preset"], "spec": saved["spec"]}
     longest = max((r["steps"] for r in rows), default=0)
     search = lr_search_results([r for r in rows if r["steps"] < longest])

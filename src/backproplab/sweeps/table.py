@@ -1,5 +1,9 @@
 """The sweep's table, one row per run, rebuilt from the run folders (``metrics.json``) alone:
-``sweep.csv`` and ``sweep.json``."""
+``sweep.csv`` and ``sweep.json``.
+
+Each row also carries its setting's numbers over seeds (a setting: every factor but the seed), the same in
+every row of the setting: ``setting_seeds`` (seeds with a finite error) and the mean, sample std (ddof 1,
+empty below two seeds), min and max of the final test and validation error (:func:`with_setting_spread`)."""
 
 from __future__ import annotations
 
@@ -10,9 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from backproplab.io import write_json, write_text
+from backproplab.report.claims import spread
 from backproplab.sweeps import state
 
 FACTOR_COLUMNS = ("activation", "init", "optimizer", "lr", "schedule", "seed", "steps")
+SETTING_COLUMNS = tuple(c for c in FACTOR_COLUMNS if c != "seed")
+SPREAD_ERRORS = ("test_error", "validation_error")
+SPREAD_COLUMNS = (
+    "setting_seeds",
+    *(f"setting_{error}_{stat}" for error in SPREAD_ERRORS for stat in ("mean", "std", "min", "max")),
+)
 COLUMNS = (
     "run",
     *FACTOR_COLUMNS,
@@ -29,6 +40,7 @@ COLUMNS = (
     "parameter_count",
     "diverged_at_step",
     "error",
+    *SPREAD_COLUMNS,
 )
 
 
@@ -72,6 +84,21 @@ def row_for(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     ):
         row[key] = _number(final.get(key))
     return row
+
+
+def with_setting_spread(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with their setting's :data:`SPREAD_COLUMNS` added (new dicts, same order)."""
+    settings: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        settings.setdefault(tuple(row[c] for c in SETTING_COLUMNS), []).append(row)
+    numbers = {}
+    for key, members in settings.items():
+        of = {error: spread(r.get(error) for r in members).as_dict() for error in SPREAD_ERRORS}
+        numbers[key] = {
+            "setting_seeds": of["test_error"]["seeds"],
+            **{f"setting_{e}_{stat}": of[e][stat] for e in SPREAD_ERRORS for stat in ("mean", "std", "min", "max")},
+        }
+    return [{**row, **numbers[tuple(row[c] for c in SETTING_COLUMNS)]} for row in rows]
 
 
 def write_tables(root: Path, rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
