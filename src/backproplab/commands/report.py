@@ -7,6 +7,7 @@ from pathlib import Path
 
 from backproplab.report import SECTIONS, build_report
 from backproplab.report.build import DEFAULT_RESULTS_DIR, MAX_SEED
+from backproplab.settings import add_quiet, common_help
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "folder beside OUT and replaces the previous report only when complete.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--out", type=Path, default=Path("report"), help="output folder")
+    p.add_argument("--out", type=Path, default=Path("report"), metavar="DIR", help=common_help("--out"))
     p.add_argument(
         "--sections",
         default=",".join(SECTIONS.names()),
@@ -32,8 +33,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the 2c sweep at the course's 5,500 steps with a learning-rate search per optimizer and two seeds "
         "(hours on a CPU; the default trains it at a reduced step count)",
     )
-    p.add_argument("--seed", type=int, default=0, help=f"seed for every experiment (0 to {MAX_SEED})")
-    p.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: $BACKPROPLAB_DATA)")
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N", help=common_help("--seed", f"of every experiment (0 to {MAX_SEED})")
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=common_help("--data-dir", "(default: $BACKPROPLAB_DATA, else the download cache)"),
+    )
     p.add_argument(
         "--results",
         type=Path,
@@ -42,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--rerun", action="store_true", help="train every experiment again instead of reusing results")
     p.add_argument("--single-file", action="store_true", help="embed the figures in index.html (data URIs)")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
@@ -53,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         sections=sections,
         quick=args.quick,
         full=args.full,
-        progress=not args.no_progress,
+        progress=not args.quiet,
         seed=args.seed,
         data_dir=args.data_dir,
         results_dir=args.results,
