@@ -1,7 +1,7 @@
 """One CLI grammar: a shared flag has one spelling, metavar and meaning on every subcommand.
 
-The subcommands are read from the parser itself (nested ones such as ``data download`` too), so a
-new command is held to the grammar without being listed here.
+The subcommands are read from the parser itself (``cli.subcommand_parsers``, nested ones such as
+``data download`` too), so a new command is held to the grammar without being listed here.
 """
 
 from __future__ import annotations
@@ -10,26 +10,14 @@ import argparse
 
 import pytest
 
-from backproplab.cli import build_parser
+from backproplab.cli import build_parser, subcommand_parsers
 from backproplab.settings import COMMON_FLAGS
 
 #: Subcommands with no long work to show progress for (a server; a check that reads four files).
 NO_PROGRESS = {"tensorboard", "data verify"}
 
 
-def leaf_parsers(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, argparse.ArgumentParser]:
-    """Every runnable subcommand's parser, by its command line after ``backproplab``."""
-    subactions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subactions:
-        return {prefix: parser}
-    found: dict[str, argparse.ArgumentParser] = {}
-    for action in subactions:
-        for name, sub in action.choices.items():
-            found.update(leaf_parsers(sub, f"{prefix} {name}".strip()))
-    return found
-
-
-COMMANDS = leaf_parsers(build_parser())
+COMMANDS = subcommand_parsers()
 
 
 def option(parser: argparse.ArgumentParser, flag: str) -> argparse.Action | None:
