@@ -19,7 +19,7 @@ from browser import offline_page
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
-HELP_WIDTH = "100"  # tools/docs_hooks.py wraps --help at this width
+HELP_WIDTH = "80"  # tools/docs_hooks.py wraps --help at this width
 MARKER = re.compile(r"<!-- backproplab-help: ([a-z][a-z -]*?) -->")
 
 
@@ -66,7 +66,8 @@ def _parse(path: Path) -> _Page:
 
 
 def test_every_internal_link_resolves(site: Path) -> None:
-    pages = {path: _parse(path) for path in site.rglob("*.html")}
+    # 404.html is for a web server (absolute paths from the site's root); a guide opened from disk never shows it.
+    pages = {path: _parse(path) for path in site.rglob("*.html") if path.name != "404.html"}
     broken, checked = [], 0
     for path, page in pages.items():
         for link in page.links:
@@ -139,7 +140,7 @@ def test_the_home_page_opens_offline_in_a_browser(site: Path) -> None:
     assert "backproplab" in title
     assert images and all(images)  # the assignment map's picture
     assert nav >= 12
-    assert results_heading == "Results"
+    assert results_heading.startswith("Results")  # then its permalink sign
 
 
 # ----------------------------------------------------------------------------- the README

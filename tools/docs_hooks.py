@@ -10,7 +10,7 @@ import os
 import re
 from typing import Any
 
-WIDTH = 100
+WIDTH = 80
 MARKER = re.compile(r"<!-- backproplab-help: ([a-z][a-z -]*?) -->")
 
 
@@ -34,3 +34,19 @@ def help_text(command: str) -> str:
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
     return MARKER.sub(lambda m: f"```text\n{help_text(m.group(1)).rstrip()}\n```", markdown)
+
+
+#: Material's offline plugin runs search from file:// through this shim, which it asks of a CDN; the guide
+#: ships the file (iframe-worker 1.0.4, MIT, docs/assets/iframe-worker/) so that nothing is fetched.
+SHIM_URL = "https://unpkg.com/iframe-worker/shim"
+SHIM_FILE = "assets/iframe-worker/shim.js"
+
+
+def on_post_page(output: str, page: Any, **_: Any) -> str:
+    from mkdocs.utils import get_relative_url
+
+    return output.replace(SHIM_URL, get_relative_url(SHIM_FILE, page.url))
+
+
+def on_post_template(output_content: str, template_name: str, **_: Any) -> str:
+    return output_content.replace(SHIM_URL, SHIM_FILE)  # 404.html and the like sit at the site's root
