@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from backproplab.cli import subcommand_parsers
+from backproplab.settings import COMMON_FLAGS
 from browser import offline_page
 
 ROOT = Path(__file__).parents[1]
@@ -124,6 +125,12 @@ def test_each_command_page_shows_exactly_its_help(site: Path, command: str) -> N
     built = site / pages[0].relative_to(DOCS).with_suffix(".html")
     expected = _lines(_help(command))
     assert any(_lines(block) == expected for block in _code_blocks(built)), f"{built.name} does not show --help"
+
+
+def test_the_shared_flags_table_is_the_declared_one(site: Path) -> None:
+    text = html.unescape(re.sub(r"<[^>]+>", "", (site / "getting-started.html").read_text(encoding="utf-8")))
+    for flag in COMMON_FLAGS.values():
+        assert re.search(rf"{re.escape(flag.flag)}\b.*\s+{re.escape(flag.meaning)}", text), flag.flag
 
 
 def test_the_home_page_opens_offline_in_a_browser(site: Path) -> None:

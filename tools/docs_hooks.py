@@ -32,7 +32,22 @@ def help_text(command: str) -> str:
             os.environ["COLUMNS"] = saved
 
 
+COMMON_MARKER = "<!-- backproplab-common-flags -->"
+
+
+def common_flags_table() -> str:
+    """The flags several commands share, as a Markdown table, from ``settings.COMMON_FLAGS``."""
+    from backproplab.settings import COMMON_FLAGS
+
+    rows = ["| flag | meaning on every command |", "|---|---|"]
+    for flag in COMMON_FLAGS.values():
+        spellings = ", ".join(f"`{s}{' ' + flag.metavar if flag.metavar else ''}`" for s in (flag.flag, *flag.aliases))
+        rows.append(f"| {spellings} | {flag.meaning} |")
+    return "\n".join(rows)
+
+
 def on_page_markdown(markdown: str, **_: Any) -> str:
+    markdown = markdown.replace(COMMON_MARKER, common_flags_table())
     return MARKER.sub(lambda m: f"```text\n{help_text(m.group(1)).rstrip()}\n```", markdown)
 
 
