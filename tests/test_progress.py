@@ -104,6 +104,20 @@ def test_lines_come_at_the_start_every_interval_and_at_the_end(monkeypatch: pyte
     ]
 
 
+def test_a_callers_own_eta_replaces_the_lines_and_is_dropped_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([0.0, 40.0, 50.0])
+    monkeypatch.setattr("backproplab.progress.time.monotonic", lambda: next(clock))
+    log = io.StringIO()
+    bar = LineProgress(4, desc="sweep", unit="run", file=log, interval=30)
+    bar.set_postfix_str("1.2 steps/s, ETA 0:00:11")
+    bar.update()
+    bar.close()
+    assert log.getvalue().splitlines()[1:] == [
+        "sweep: 1/4 run (25%), 00:40 elapsed, 1.2 steps/s, ETA 0:00:11",
+        "sweep: 1/4 run (25%) done in 00:50, 1.2 steps/s",
+    ]
+
+
 def test_off_a_terminal_the_helper_gives_lines_and_nothing_when_disabled() -> None:
     log = io.StringIO()
     bar = progress_bar(2048, file=log, desc="download", unit="B", unit_scale=True, leave=False)

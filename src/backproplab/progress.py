@@ -94,8 +94,8 @@ class LineProgress:
             return
         self._closed = True
         now = time.monotonic()
-        postfix = f", {self.postfix}" if self.postfix else ""
-        self._line(f"{self._count()} done in {_duration(now - self._start)}{postfix}", now)
+        final = [part for part in self.postfix.split(", ") if part and not part.startswith("ETA")]  # 0 s left
+        self._line(", ".join([f"{self._count()} done in {_duration(now - self._start)}", *final]), now)
 
     def __enter__(self) -> LineProgress:
         return self
@@ -129,7 +129,8 @@ class LineProgress:
         elapsed = now - self._start
         parts = [self._count(), f"{_duration(elapsed)} elapsed"]
         done_now = self.n - self._initial
-        if self.total and 0 < done_now and self.n < self.total:
+        # A caller that knows better gives its own ETA (the sweep's counts steps, not runs).
+        if self.total and 0 < done_now and self.n < self.total and "ETA" not in self.postfix:
             parts.append(f"ETA {_duration(elapsed / done_now * (self.total - self.n))}")
         if self.postfix:
             parts.append(self.postfix)
