@@ -38,8 +38,8 @@ report: setup
 	$(BIN)/backproplab report --out report
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 bench: setup
 	$(BIN)/python benchmarks/bench_scratch.py  # includes bench_deep.py
