@@ -15,7 +15,7 @@ endif
 # Headless figures everywhere.
 export MPLBACKEND := Agg
 
-.PHONY: setup chromium test report lint bench clean
+.PHONY: setup chromium test report lint bench docs screenshots clean
 
 setup: $(STAMP)
 
@@ -38,8 +38,8 @@ report: setup
 	$(BIN)/backproplab report --out report
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 bench: setup
 	$(BIN)/python benchmarks/bench_scratch.py  # includes bench_deep.py
@@ -53,5 +53,14 @@ mutants: setup
 	$(BIN)/python -m pip install --quiet -e '.[mutants]'
 	$(BIN)/python benchmarks/mutants.py $(MUTANT_GROUPS)
 
+# The guide (docs/, mkdocs.yml) as a static site in site/, built offline; open site/index.html from disk.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
+# The README's two pictures (docs/images/), taken by the report's browser test from the quick report.
+screenshots: setup chromium
+	BACKPROPLAB_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/python -m pytest -q -n 0 \
+		tests/test_report_browser.py::test_the_readme_screenshots
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -1,6 +1,6 @@
 """The device path of DCN training: batches drawn on the device in the CPU's order, the device-side
 loss buffer (run both ways on the CPU), evaluation counted on the device; and the CUDA tests, which
-run only where a GPU is present (listed in the README; `benchmarks/gpu_check.sh` runs them)."""
+run only where a GPU is present (listed in docs/performance.md; `benchmarks/gpu_check.sh` runs them)."""
 
 from __future__ import annotations
 
@@ -191,8 +191,8 @@ def test_evaluate_from_train_mode_measures_with_dropout_off_and_leaves_training_
 # ----------------------------------------------------------------------------- CUDA (marked cuda, skipped without one)
 
 
-def test_readme_lists_exactly_the_cuda_tests() -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+def test_the_guide_lists_exactly_the_cuda_tests() -> None:
+    readme = (Path(__file__).parents[1] / "docs" / "performance.md").read_text(encoding="utf-8")
     section = readme.split("<!-- cuda-tests -->")[1].split("<!-- /cuda-tests -->")[0]
     marked = {
         name

@@ -124,7 +124,7 @@ def test_pack_a_finished_workspace_with_its_report(tmp_path: Path, capsys) -> No
     (ws / "report" / "index.html").write_text("<html></html>")
     (ws / "report" / "figures" / "a.png").write_bytes(b"png")
     out = tmp_path / "me.zip"
-    assert main(["exercise", "pack", str(ws), "--out", str(out)]) == 0
+    assert main(["exercise", "pack", str(ws), "--zip", str(out)]) == 0
     assert "5 of 5 checks passed" in capsys.readouterr().out
     with zipfile.ZipFile(out) as zf:
         assert {"report/index.html", "report/figures/a.png", THREE}.issubset(zf.namelist())

@@ -6,7 +6,11 @@ The full-page screenshot is kept in ``.pytest_cache/d/report-browser/report.png`
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+from PIL import Image
 
 from browser import offline_page
 from report_fixtures import build_quick_report
@@ -75,8 +79,6 @@ def test_every_internal_link_resolves(browser_view) -> None:
 
 
 def test_full_page_screenshot_is_kept(browser_view) -> None:
-    from PIL import Image
-
     with Image.open(browser_view["screenshot"]) as image:
         width, height = image.size
     assert width >= 1000 and height > 3000  # the whole page, not just the first screen
@@ -98,3 +100,37 @@ def test_tensorboard_dashboards_are_photographed(tmp_path_factory, testrun_uid, 
         with Image.open(path) as image:
             pixels = np.asarray(image.convert("L"), dtype=float)
         assert pixels.shape[1] >= 1000 and pixels.std() > 20, path  # TensorBoard's orange bar, text and charts
+
+
+def test_the_readme_screenshots(tmp_path_factory, testrun_uid, pytestconfig) -> None:
+    """The README's two pictures, taken from the quick report: its assignment map and its explorer.
+    ``make screenshots`` sets BACKPROPLAB_SCREENSHOTS=docs/images to keep them; else they go to the cache."""
+    report, _ = build_quick_report(tmp_path_factory, testrun_uid)
+    folder = Path(os.environ.get("BACKPROPLAB_SCREENSHOTS") or pytestconfig.cache.mkdir("report-browser"))
+    taken = screenshots(report, folder)
+    for path in taken:
+        with Image.open(path) as image:
+            width, height = image.size
+            colours = len(image.convert("RGB").getcolors(maxcolors=1 << 16) or range(1 << 16))
+        assert width >= 800 and 300 <= height <= 1600, (path, image.size)
+        assert colours > 16, f"{path} is nearly blank"  # text and figures, not an empty page
+        assert path.stat().st_size < 400_000, f"{path} is {path.stat().st_size} bytes; keep the README light"
+
+
+def screenshots(report: Path, folder: Path) -> list[Path]:
+    """report-map.png (the assignment map) and explorer.png (the explorer page's first screen), in ``folder``,
+    as 256-colour PNGs (a few hundred KB at most)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = [folder / "report-map.png", folder / "explorer.png"]
+    with offline_page(width=1200, height=800) as (page, seen):
+        page.goto((report / "index.html").as_uri(), wait_until="load")
+        page.locator("#assignment-map").screenshot(path=str(taken[0]))
+        page.goto((report / "explorer" / "index.html").as_uri(), wait_until="load")
+        page.locator("input[type=range]").first.press("End")  # the trained network, not its first pass
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(taken[1]))
+        assert seen["errors"] == [] and seen["remote"] == []
+    for path in taken:
+        with Image.open(path) as image:
+            image.convert("RGB").quantize(colors=256).save(path, optimize=True)
+    return taken

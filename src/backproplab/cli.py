@@ -27,6 +27,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def subcommand_parsers(
+    parser: argparse.ArgumentParser | None = None, prefix: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    """Every runnable subcommand's parser, by its words after ``backproplab`` (``"data verify"``...):
+    what the grammar test and the guide's command pages walk, so no list of commands is kept by hand."""
+    parser = parser or build_parser()
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        return {prefix: parser}
+    found: dict[str, argparse.ArgumentParser] = {}
+    for group in groups:
+        for name, sub in group.choices.items():
+            found.update(subcommand_parsers(sub, f"{prefix} {name}".strip()))
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -263,3 +263,52 @@ def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The settings of ``cls`` the user typed (flags made by :func:`add_arguments`)."""
     names = {field.name for field, _ in settings_of(cls)}
     return {name: value for name, value in vars(args).items() if name in names}
+
+
+# ----------------------------------------------------------------------------- flags every command shares
+
+
+@dataclass(frozen=True)
+class CommonFlag:
+    """A flag several subcommands share: one spelling, one metavar, and a help text that opens with
+    ``meaning`` on every subcommand (the command may add what it applies to and its default)."""
+
+    flag: str
+    meaning: str
+    metavar: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+#: The shared flags, by flag; ``tests/test_cli_grammar.py`` holds every subcommand to them.
+COMMON_FLAGS: dict[str, CommonFlag] = {
+    f.flag: f
+    for f in (
+        CommonFlag("--out", "output folder", "DIR"),
+        CommonFlag("--name", "name of the output folder in its default place (unused with --out)", "NAME"),
+        CommonFlag("--seed", "random seed", "N"),
+        CommonFlag("--data-dir", "folder of the MNIST files", "DIR"),
+        CommonFlag("--threads", "CPU threads", "N"),
+        # --no-progress: the spelling mlp, report, explore and data download had before.
+        CommonFlag("--quiet", "no progress bars (in a log: no progress lines)", aliases=("--no-progress",)),
+    )
+}
+
+
+def common_help(flag: str, detail: str = "") -> str:
+    """The help of shared ``flag``: its meaning, then ``detail`` (what it applies to here)."""
+    return COMMON_FLAGS[flag].meaning + (f" {detail}" if detail else "")
+
+
+def quiet_setting() -> Any:
+    """The ``--quiet`` setting (``--no-progress`` its alias) for a config dataclass field ``quiet: bool``."""
+    return setting(False, common_help("--quiet"), aliases=COMMON_FLAGS["--quiet"].aliases)
+
+
+def add_quiet(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--quiet`` (``--no-progress`` its alias) as ``args.quiet``."""
+    quiet = COMMON_FLAGS["--quiet"]
+    parser.add_argument(quiet.flag, *quiet.aliases, dest=quiet.dest, action="store_true", help=quiet.meaning)

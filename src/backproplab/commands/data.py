@@ -7,6 +7,7 @@ import argparse
 from backproplab.datasets import mnist
 from backproplab.errors import UsageError
 from backproplab.registry import Registry
+from backproplab.settings import add_quiet, common_help
 
 #: MNIST and Fashion-MNIST, as the data layer names them.
 IMAGE_SETS: Registry[None] = Registry("data set", dict.fromkeys(mnist.DATASETS))
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(d)
     d.add_argument("--force", action="store_true", help="also replace files that are present but damaged")
-    d.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_quiet(d)
     d.set_defaults(func=run_download)
 
 
@@ -57,7 +58,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--data-dir",
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help="folder of the four files, or a parent of mnist/ and fashion-mnist/ (default: searched as above)",
+        help=common_help(
+            "--data-dir", "(or Fashion-MNIST's), or a parent of mnist/ and fashion-mnist/ (default: searched as above)"
+        ),
     )
     p.add_argument("--dataset", default="mnist", metavar="NAME", help=f"which data set: {IMAGE_SETS.choices_text()}")
     p.add_argument(
@@ -98,7 +101,7 @@ def _one_line(report: dict) -> str:
 
 def run_download(args: argparse.Namespace) -> int:
     dataset = IMAGE_SETS.canonical(args.dataset)
-    directory = mnist.fetch(getattr(args, "data_dir", None), dataset, progress=not args.no_progress, force=args.force)
+    directory = mnist.fetch(getattr(args, "data_dir", None), dataset, progress=not args.quiet, force=args.force)
     report = mnist.verify(directory, dataset, args.validation_size)
     _print_report(report)
     if not report["ok"]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from backproplab import runs
 from backproplab.mnist_net.config import TrainConfig
-from backproplab.settings import add_arguments, given
+from backproplab.settings import add_arguments, add_quiet, given
 
 # torch is imported only when a run starts: building the parser must stay fast for every command.
 
@@ -28,9 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ReLU, Xavier-Uniform and xavier_uniform are the same.",
     )
     groups = add_arguments(parser, TrainConfig)
-    groups["monitoring and output"].add_argument(
-        "--quiet", action="store_true", help="no progress bar or evaluation lines"
-    )
+    add_quiet(groups["monitoring and output"])  # also hides the evaluation lines: they are progress
     parser.set_defaults(func=run)
 
 

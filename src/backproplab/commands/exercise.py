@@ -7,7 +7,7 @@ from pathlib import Path
 
 from backproplab.exercise.items import ITEMS
 from backproplab.exercise.sandbox import Limits
-from backproplab.settings import add_arguments, given
+from backproplab.settings import add_arguments, add_quiet, common_help, given
 
 _SAFETY = (
     "Each item's check runs the learner's code in a child process with a time limit, a memory limit "
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "part 2: dcn_mnist.py, PyTorch) and a README to a new folder. Refuses a folder that holds anything but an "
         "untouched starter.",
     )
-    s.add_argument("--out", type=Path, required=True, help="the new workspace folder")
+    s.add_argument("--out", type=Path, required=True, metavar="DIR", help=common_help("--out", "(the new workspace)"))
     s.add_argument("--part", choices=["1", "2", "all"], default="1", help="which part's starter (default: 1)")
     s.set_defaults(func=run_start)
 
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "DIR/report (from backproplab report --implementation DIR --out DIR/report) and checks.json.",
     )
     k.add_argument("folder", type=Path, metavar="DIR", help="the workspace")
-    k.add_argument("--out", type=Path, default=None, help="the zip (default: DIR/handin.zip)")
+    k.add_argument("--zip", type=Path, default=None, metavar="FILE", help="the hand-in zip (default: DIR/handin.zip)")
     k.add_argument("--anyway", action="store_true", help="pack even when a check fails or is not started")
     add_arguments(k, Limits)
     k.set_defaults(func=run_pack)
@@ -71,9 +71,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "in Gradescope's format. " + _SAFETY,
     )
     g.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions")
-    g.add_argument("--out", type=Path, default=Path("grades"), help="output folder (default: grades)")
+    g.add_argument(
+        "--out", type=Path, default=Path("grades"), metavar="DIR", help=common_help("--out", "(default: grades)")
+    )
     g.add_argument("--part", choices=["1", "2", "all"], default="1", help="the items of which part (default: 1)")
-    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_quiet(g)
     add_arguments(g, Limits)
     g.set_defaults(func=run_grade)
 
@@ -112,7 +114,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_pack(args: argparse.Namespace) -> int:
     from backproplab.exercise.packing import REPORT_DIR, pack
 
-    zip_path, results = pack(args.folder, args.out, anyway=args.anyway, limits=Limits(**given(args, Limits)))
+    zip_path, results = pack(args.folder, args.zip, anyway=args.anyway, limits=Limits(**given(args, Limits)))
     passed = sum(r["status"] == "passed" for r in results)
     print(f"hand-in written to {zip_path} ({passed} of {len(results)} checks passed)")
     if not (args.folder / REPORT_DIR / "index.html").is_file():
@@ -127,7 +129,7 @@ def run_grade(args: argparse.Namespace) -> int:
     from backproplab.exercise.grading import grade
 
     rows = grade(
-        args.submissions, args.out, part=args.part, limits=Limits(**given(args, Limits)), progress=not args.no_progress
+        args.submissions, args.out, part=args.part, limits=Limits(**given(args, Limits)), progress=not args.quiet
     )
     for row in rows:
         print(f"{row['submission']}: {row['total']:g} / {row['max_score']:g}")

@@ -9,7 +9,17 @@ from typing import Any
 
 from backproplab.datasets.registry import DATASETS, is_two_dimensional
 from backproplab.scratch.activations import ACTIVATIONS
-from backproplab.settings import Invalid, add_arguments, given, int_range, positive_float, setting, validate
+from backproplab.settings import (
+    Invalid,
+    add_arguments,
+    common_help,
+    given,
+    int_range,
+    positive_float,
+    quiet_setting,
+    setting,
+    validate,
+)
 
 
 def _networks(text: str) -> list[tuple[int, ...]]:
@@ -50,7 +60,7 @@ def _names_in(registry: Any, two_d: bool = False) -> Any:
 class ExploreConfig:
     """What the explorer trains; without ``dataset``/``hidden``/``activation`` the default runs."""
 
-    out: Path = setting(Path("explorer"), "output folder", parse=Path, metavar="DIR")
+    out: Path = setting(Path("explorer"), common_help("--out"), parse=Path, metavar="DIR")
     dataset: list[str] | None = setting(
         None, "comma-separated 2-D data sets, e.g. moons,spirals", parse=_names, check=_names_in(DATASETS, True),
         metavar="NAMES", default_text="the default runs",
@@ -66,7 +76,7 @@ class ExploreConfig:
     passes: int = setting(20000, "passes per run of a custom grid", check=int_range(1, 1_000_000), metavar="N")
     epsilon: float = setting(0.01, "learning rate of a custom grid", check=positive_float, metavar="RATE")
     snapshots: int = setting(40, "recorded passes per run (spaced geometrically)", check=int_range(2, 200))
-    no_progress: bool = setting(False, "hide the progress bar")
+    quiet: bool = quiet_setting()
 
     def __post_init__(self) -> None:
         validate(self)
@@ -101,6 +111,6 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         specs = default_specs()
-    page = build_explorer(config.out, specs, snapshots=config.snapshots, progress=not config.no_progress)
+    page = build_explorer(config.out, specs, snapshots=config.snapshots, progress=not config.quiet)
     print(f"explorer written to {page} ({page.stat().st_size / 1e6:.2f} MB, {len(specs)} runs); open it in a browser")
     return 0

@@ -10,7 +10,7 @@ from backproplab import runs
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.experiments.grid import GRID_DEFAULTS
 from backproplab.experiments.mlp_run import ENGINE, MLPConfig, run_mlp, run_name
-from backproplab.settings import add_arguments, given
+from backproplab.settings import add_arguments, add_quiet, common_help, given
 
 
 def _int_list(text: str) -> list[int]:
@@ -66,17 +66,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=None,
-        help="run folder (default runs/mlp/<name>; --grid: runs/mlp-grid/<dataset>)",
+        metavar="DIR",
+        help=common_help("--out", "(default: runs/mlp/<name>; --grid: runs/mlp-grid/<dataset>)"),
     )
     out.add_argument(
-        "--name", default=None, help="run name (default from the settings, e.g. moons-tanh-3); one folder name"
+        "--name",
+        default=None,
+        metavar="NAME",
+        help=common_help("--name", "(default: from the settings, e.g. moons-tanh-3)"),
     )
     out.add_argument(
         "--overwrite",
         action="store_true",
         help="replace a run already in the run folder (deletes every file a run writes there)",
     )
-    out.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_quiet(out)
     p.set_defaults(func=run)
 
 
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     out = runs.run_folder(ENGINE, args.name or run_name(config), args.out)
     try:
         with runs.signals_as_interrupt():
-            record = run_mlp(config, out, progress=not args.no_progress, overwrite=args.overwrite)
+            record = run_mlp(config, out, progress=not args.quiet, overwrite=args.overwrite)
     except TrainingDiverged as exc:
         raise UsageError(f"{exc} (curves and metrics.json are in the run folder)") from None
     except KeyboardInterrupt as interrupt:
@@ -122,7 +126,7 @@ def _run_grid(args: argparse.Namespace) -> int:
             args.activations,
             out_dir=out,
             base=base,
-            progress=not args.no_progress,
+            progress=not args.quiet,
             **rest,
         )
     except TrainingDiverged as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 from backproplab.errors import UsageError
 from backproplab.report import SECTIONS, build_report
 from backproplab.report.build import DEFAULT_RESULTS_DIR, MAX_SEED
+from backproplab.settings import add_quiet, common_help
 
 
 def default_sections() -> str:
@@ -23,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "folder beside OUT and replaces the previous report only when complete.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--out", type=Path, default=Path("report"), help="output folder")
+    p.add_argument("--out", type=Path, default=Path("report"), metavar="DIR", help=common_help("--out"))
     p.add_argument(
         "--sections",
         default=default_sections(),
@@ -37,8 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the 2c sweep at the course's 5,500 steps with a learning-rate search per optimizer and two seeds "
         "(hours on a CPU; the default trains it at a reduced step count)",
     )
-    p.add_argument("--seed", type=int, default=0, help=f"seed for every experiment (0 to {MAX_SEED})")
-    p.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: $BACKPROPLAB_DATA)")
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N", help=common_help("--seed", f"of every experiment (0 to {MAX_SEED})")
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=common_help("--data-dir", "(default: $BACKPROPLAB_DATA, else the download cache)"),
+    )
     p.add_argument(
         "--results",
         type=Path,
@@ -47,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--rerun", action="store_true", help="train every experiment again instead of reusing results")
     p.add_argument("--single-file", action="store_true", help="embed the figures in index.html (data URIs)")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_quiet(p)
     p.add_argument(
         "--implementation",
         type=Path,
@@ -81,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         sections=sections,
         quick=args.quick,
         full=args.full,
-        progress=not args.no_progress,
+        progress=not args.quiet,
         seed=args.seed,
         data_dir=args.data_dir,
         results_dir=args.results,

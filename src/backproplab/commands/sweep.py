@@ -8,7 +8,7 @@ from pathlib import Path
 
 from backproplab.mnist_net.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from backproplab.mnist_net.config import TrainConfig
-from backproplab.settings import add_arguments, given
+from backproplab.settings import add_arguments, add_quiet, common_help, given
 from backproplab.sweeps.spec import DEFAULT_SWEEPS_DIR, LR_FACTOR, LR_POINTS, PRESETS, SweepSpec, parse_list
 
 #: The settings every run of a sweep shares, declared once in TrainConfig (as `backproplab dcn` shows them).
@@ -73,12 +73,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--jobs on a CPU)",
     )
     how.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="send the runs to this Dask cluster instead")
-    how.add_argument("--out", metavar="DIR", help=f"sweep folder (default: {DEFAULT_SWEEPS_DIR}/<name>)")
-    how.add_argument("--name", metavar="NAME", help="sweep name (default: the preset, else 'grid')")
+    how.add_argument("--out", metavar="DIR", help=common_help("--out", f"(default: {DEFAULT_SWEEPS_DIR}/<name>)"))
+    how.add_argument(
+        "--name", metavar="NAME", help=common_help("--name", "and the sweep's name (default: the preset, else 'grid')")
+    )
     how.add_argument("--dry-run", action="store_true", help="list the runs, which are done, and a wall-time estimate")
     how.add_argument("--retry-failed", action="store_true", help="train diverged runs again (failed ones always are)")
     how.add_argument("--force", action="store_true", help="use an --out that holds another sweep (its runs are reused)")
-    how.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(how)
     parser.set_defaults(func=run)
 
 

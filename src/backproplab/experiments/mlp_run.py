@@ -46,6 +46,7 @@ from backproplab.scratch.activations import ACTIVATIONS
 from backproplab.scratch.layer import INITS
 from backproplab.scratch.optimizers import OPTIMIZERS
 from backproplab.settings import (
+    common_help,
     fraction,
     int_range,
     non_negative_float,
@@ -185,7 +186,11 @@ class MLPConfig:
         default_text="no early stopping",
     )
     seed: int = setting(
-        0, "seed for the data, weights and shuffling", check=int_range(0, _MAX_SEED - 1), metavar="N", group=_TRAIN
+        0,
+        common_help("--seed", "of the data, weights and shuffling"),
+        check=int_range(0, _MAX_SEED - 1),
+        metavar="N",
+        group=_TRAIN,
     )
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ from backproplab.errors import UsageError
 from backproplab.mnist_net.choices import ACTIVATIONS, ENGINES, INITS, OPTIMIZERS, PRECISIONS, SCHEDULES
 from backproplab.settings import (
     Invalid,
+    common_help,
     fields_shaping,
     fraction,
     non_negative_int,
@@ -109,7 +110,7 @@ class TrainConfig:
     batch_size: int = setting(50, "images per step", check=positive_int, metavar="N", group=_TRAIN, shapes="trajectory")
     seed: int = setting(
         0,
-        "seed of the weights, dropout and batch order",
+        common_help("--seed", "of the weights, dropout and batch order"),
         check=non_negative_int,
         metavar="N",
         group=_TRAIN,
@@ -141,7 +142,8 @@ class TrainConfig:
     )
     threads: int | str | None = setting(
         "auto",
-        "CPU threads for PyTorch; auto = every core this process may use (None in Python: PyTorch's current setting)",
+        common_help("--threads")
+        + " for PyTorch; auto = every core this process may use (None in Python: PyTorch's current setting)",
         parse=_whole_or_auto,
         check=_threads,
         metavar="N",
@@ -165,15 +167,15 @@ class TrainConfig:
     )
     data_dir: str | None = setting(
         None,
-        "folder with the MNIST files",
+        common_help("--data-dir"),
         metavar="DIR",
         group=_HW,
         default_text="$BACKPROPLAB_DATA, else the download cache",
     )
-    out: str | None = setting(None, "run folder", metavar="DIR", group=_OUT, default_text="runs/dcn/<name>")
+    out: str | None = setting(None, common_help("--out"), metavar="DIR", group=_OUT, default_text="runs/dcn/<name>")
     name: str | None = setting(
         None,
-        "run name",
+        common_help("--name"),
         metavar="NAME",
         group=_OUT,
         default_text="from the settings, e.g. relu-truncated_normal-adam-seed0",

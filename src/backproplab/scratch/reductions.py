@@ -6,10 +6,9 @@ training pass. A product with a vector of ones (BLAS) or a column-wise ``np.maxi
 same numbers an order of magnitude faster (sums may differ in the last bit: BLAS adds in another
 order). The lesson is backprop, not this file: read these as ``a.sum(axis=...)`` and ``a.max(axis=1)``.
 
-Still worth it (benchmarks/bench_scratch.py, ablation, 2 loaded AMD EPYC cores): full-batch training of
-the three-layer network on 200 moons points runs 31% slower without them at 3 hidden units and 12%
-slower at 10 and 50; a [64,64,64] tanh network on 2,000 points, 26%. In mini-batch steps of the deep
-network they gain less (0-6%), but they keep its numbers identical to the three-layer network's.
+Kept because they gain more than 10% at the sizes the report trains (``benchmarks/bench_scratch.py
+--only-ablation``; the numbers are in docs/results.md), and in the deep network's mini-batch steps, where
+they gain less, because they keep its numbers identical to the three-layer network's.
 """
 
 from __future__ import annotations
