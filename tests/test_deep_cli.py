@@ -24,7 +24,7 @@ def test_deep_network_on_moons_writes_boundary_curves_and_metrics(tmp_path, caps
     m = record["final"]
     assert record["config"]["hidden"] == [10, 10, 10] and record["config"]["optimizer"] == "adam"
     assert record["config"]["n_samples"] == 400 and m["dataset"]["n_test"] == 133
-    assert m["n_parameters"] == 2 * 10 + 10 + 2 * (10 * 10 + 10) + 10 * 2 + 2
+    assert m["parameter_count"] == 2 * 10 + 10 + 2 * (10 * 10 + 10) + 10 * 2 + 2
     assert m["test_accuracy"] >= 0.9 and m["train_accuracy"] >= 0.9
     assert len(record["curves"]["pass"]) == len(record["curves"]["accuracy"]) == 61
     assert f"test accuracy {m['test_accuracy']:.3f}" in capsys.readouterr().out

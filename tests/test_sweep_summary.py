@@ -63,7 +63,8 @@ def test_sweep_summary_is_the_mean_over_seeds_of_each_value() -> None:
     }
     summary = _summary(members, inside)
     relu, tanh = summary["relu"], summary["tanh"]
-    assert (relu["n"], tanh["n"]) == (2, 3)
+    assert (relu["spread"].seeds, tanh["spread"].seeds) == (2, 3)
+    assert (relu["spread"].low, relu["spread"].high) == (0.01, 0.03) and tanh["spread"].mean == pytest.approx(0.3)
     assert relu["test"] == pytest.approx(0.02) and relu["validation"] == pytest.approx(0.03)
     assert tanh["test"] == pytest.approx(0.3) and tanh["validation"] == pytest.approx(0.4)
     assert (relu["loss_early"], relu["loss_late"]) == pytest.approx((3.0, 0.3))
