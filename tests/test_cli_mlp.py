@@ -140,7 +140,7 @@ def test_run_name_must_be_one_folder_name(tmp_path, monkeypatch, capsys, name) -
     (tmp_path / "inner").mkdir()
     monkeypatch.chdir(tmp_path / "inner")
     assert main(["mlp", "--name", name, *QUICK]) == 2
-    assert f"--name: {name!r} is not a run name" in _one_line(capsys)
+    assert f"--name: {name!r} is not a name" in _one_line(capsys)
     assert [p.name for p in tmp_path.iterdir()] == ["inner"] and not list((tmp_path / "inner").iterdir())
 
 

@@ -62,7 +62,7 @@ def test_a_failed_start_leaves_no_folder_but_a_written_run_stays(tmp_path) -> No
 
 @pytest.mark.parametrize("name", ["", ".", "..", "../../x", "a/b", "/abs", ".lock", "a\0b"])
 def test_bad_run_names(name) -> None:
-    with pytest.raises(UsageError, match="is not a run name"):
+    with pytest.raises(UsageError, match="is not a name"):
         runs.run_folder("dcn", name)
 
 

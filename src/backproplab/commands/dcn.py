@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shlex
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from backproplab import runs
+from backproplab import hints, runs, signals
 from backproplab.dcn.config import TrainConfig
 from backproplab.settings import add_arguments, given
 
@@ -68,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     quiet = args.quiet
     out = Path(config.out_dir())
     try:
-        with runs.signals_as_interrupt(), warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             metrics = train(config, progress=not quiet)
     except KeyboardInterrupt as interrupt:
@@ -76,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
             advice = f"the last checkpoint is kept; continue with: {runs.command_hint('dcn', out, '--resume')}"
         else:
             advice = f"no checkpoint yet; start again with: {runs.command_hint('dcn', out, '--overwrite')}"
-        print(f"backproplab dcn: {interrupt or 'interrupted'}; {advice}", file=sys.stderr)
-        return runs.exit_code(interrupt)
+        print(f"backproplab dcn: {signals.reason(interrupt)}; {advice}", file=sys.stderr)
+        return signals.exit_code(interrupt)
     final = metrics["final"]
     if metrics.get("already_complete"):
         print(f"{out} already completed its {final['steps_done']} steps; nothing to do (raise --steps to go on)")
@@ -86,5 +85,5 @@ def run(args: argparse.Namespace) -> int:
         f"validation accuracy {final['validation_accuracy']:.2%}; {final['steps_done']} steps, "
         f"{metrics['steps_per_second']:.1f} steps/s, {metrics['wall_seconds']:.0f} s"
     )
-    print(f"run folder: {out}  (view: backproplab tensorboard --logdir {shlex.quote(str(out.parent))})")
+    print(f"run folder: {out}  (view: {hints.tensorboard(out.parent)})")
     return 0

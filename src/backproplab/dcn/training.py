@@ -209,9 +209,8 @@ def _restore(checkpoint: dict[str, Any], model: DCN, optimizer: torch.optim.Opti
         optimizer.load_state_dict(checkpoint["optimizer"])
         data.train.load_state_dict(checkpoint["data"])
     except Exception as exc:  # torch and the iterator raise several types for a mismatched state
-        raise UsageError(
-            f"checkpoint {path} does not match this run ({type(exc).__name__} in its optimizer or data state); "
-            "start the run again with --overwrite"
+        raise runs.damaged_checkpoint(
+            path, f"does not match this run ({type(exc).__name__} in its optimizer or data state)"
         ) from exc
     restore_random_states(checkpoint["random"], next(model.parameters()).device)
 

@@ -35,7 +35,9 @@ from typing import Any
 import numpy as np
 
 from backproplab import limits, runs
+from backproplab.dcn.choices import ACTIVATIONS as DCN_ACTIVATIONS
 from backproplab.dcn.choices import MONITORED
+from backproplab.dcn.choices import OPTIMIZERS as DCN_OPTIMIZERS
 from backproplab.dcn.config import TRAJECTORY_FIELDS, TrainConfig
 from backproplab.divergence import DivergenceWatch, chance_accuracy
 from backproplab.errors import TrainingDiverged, UsageError
@@ -69,14 +71,15 @@ def check_config(config: TrainConfig) -> TrainConfig:
         raise UsageError(f"--device {config.device}: the numpy engine runs on the CPU only; drop --device")
     if config.precision not in ("auto", "fp32"):
         raise UsageError(f"--precision {config.precision}: the numpy engine computes in fp32 only; use --engine torch")
-    supported = [*ACTIVATIONS, "maxout"]
+    supported = runs.offered(DCN_ACTIVATIONS, [*ACTIVATIONS, "maxout"])  # suggest only what --activation takes
     if config.activation not in supported:
         raise UsageError(
             f"--activation {config.activation}: not in the numpy engine; choose one of: {', '.join(supported)}"
         )
     if config.optimizer not in OPTIMIZERS:
+        optimizers = runs.offered(DCN_OPTIMIZERS, OPTIMIZERS)
         raise UsageError(
-            f"--optimizer {config.optimizer}: not in the numpy engine; choose one of: {', '.join(OPTIMIZERS)}"
+            f"--optimizer {config.optimizer}: not in the numpy engine; choose one of: {', '.join(optimizers)}"
         )
     return config
 
@@ -208,9 +211,7 @@ def _restore(path: Path, checkpoint: dict[str, Any], net: ConvNet, optimizer: Op
         net.rng.bit_generator.state = checkpoint["rng"]
         data.train.load_state_dict(checkpoint["data"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(
-            f"checkpoint {path} does not match this run ({exc}); start the run again with --overwrite"
-        ) from None
+        raise runs.damaged_checkpoint(path, f"does not match this run ({exc})") from None
 
 
 def _run(
