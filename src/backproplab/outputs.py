@@ -56,7 +56,9 @@ def mark(folder: str | os.PathLike[str], command: str) -> Path:
     return write_json(Path(folder) / MARK, {"written_by": command})
 
 
-def check_not_inside(inner: str | os.PathLike[str], inner_flag: str, outer: str | os.PathLike[str], outer_flag: str) -> None:
+def check_not_inside(
+    inner: str | os.PathLike[str], inner_flag: str, outer: str | os.PathLike[str], outer_flag: str
+) -> None:
     """Refuse ``inner`` inside (or equal to) ``outer`` when ``outer`` is replaced whole on every call."""
     a, b = Path(inner).resolve(), Path(outer).resolve()
     if a == b or b in a.parents:

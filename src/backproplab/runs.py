@@ -181,6 +181,7 @@ def offered(flag_choices: Iterable[str], engine_has: Iterable[str]) -> list[str]
 def check_resumable(out: Path, saved: dict[str, Any], step: int, config: Any, fields: Sequence[str]) -> None:
     """Refuse to resume the run in ``out`` (its checkpoint at ``step``, written with the settings ``saved``)
     when ``config`` changes any of the trajectory ``fields``, or asks for fewer steps than it has done."""
+
     def values(field: str) -> tuple[Any, Any]:
         # a setting whose default depends on another (lr None: the optimizer's default) is compared by
         # the value in effect, recorded beside it: lr None and the default written out are one run
