@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -42,7 +41,7 @@ def test_report_refuses_results_inside_its_out_folder(tmp_path, monkeypatch, cap
     _no_training(monkeypatch)
     out = tmp_path / "RR"
     for results in (out / "res", out):
-        with pytest.raises(UsageError, match="--results .* is inside --out"):
+        with pytest.raises(UsageError, match=r"--results .* is inside --out"):
             build_report(out, sections=["moons"], quick=True, progress=False, results_dir=results)
     argv = ["report", "--quick", "--sections", "moons", "--no-progress", "--out", str(out), "--results", str(out / "r")]
     assert cli.main(argv) == 2
