@@ -78,7 +78,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     how.add_argument("--out", metavar="DIR", help=f"sweep folder (default: {DEFAULT_SWEEPS_DIR}/<name>)")
     how.add_argument("--name", metavar="NAME", help="sweep name (default: the preset, else 'grid')")
     how.add_argument("--dry-run", action="store_true", help="list the runs, which are done, and a wall-time estimate")
-    how.add_argument("--retry-failed", action="store_true", help="train diverged runs again (failed ones always are)")
+    how.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="train diverged and failed runs again from scratch (without it, a failed run resumes from its "
+        "checkpoint on every call)",
+    )
     how.add_argument("--force", action="store_true", help="use an --out that holds another sweep (its runs are reused)")
     how.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

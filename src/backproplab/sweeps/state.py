@@ -9,6 +9,8 @@ metrics.json: diverged         skip; train again only with ``retry_failed``
 interrupted, failed, no        resume from ``checkpoint.pt`` when there is one, else
 metrics.json but files         train from scratch (failures are the machine's: a killed
                                worker, a full disk; they are retried on the next call)
+metrics.json: failed           with ``retry_failed``: train from scratch (a damaged
+                               checkpoint is never resumed again)
 =============================  =========================================================
 
 ``metrics.json`` is the run convention's record (:func:`backproplab.runs.metrics_record`): the
@@ -64,7 +66,9 @@ def decide(folder: Path, steps: int, retry_failed: bool) -> str:
     status = metrics.get("status") if metrics else None
     if status == "completed" and numbers(metrics).get("steps_done") == steps:
         return SKIP
-    if status == "diverged":
+    if status == "diverged" or (status == "failed" and retry_failed):
+        # a failed run resumes on every call; asked to retry, it starts from scratch (a checkpoint
+        # that cannot be resumed would otherwise fail it again on every call)
         return RESTART if retry_failed else SKIP
     if (folder / CHECKPOINT).exists():
         return RESUME
