@@ -68,7 +68,7 @@ def test_sigterm_stops_a_sweep_as_ctrl_c_does(tmp_path) -> None:
     try:
         _wait_for_checkpoint(out, process)
         process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=120)
+        _, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == 128 + signal.SIGTERM, stderr[-3000:]
