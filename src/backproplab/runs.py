@@ -178,9 +178,50 @@ def offered(flag_choices: Iterable[str], engine_has: Iterable[str]) -> list[str]
     return [name for name in flag_choices if name in has]
 
 
+def record_failure(folder: Path, engine: str, config: dict[str, Any], error: str, steps_done: int = 0) -> bool:
+    """Write ``metrics.json`` with status failed and ``error`` in the run convention's layout, with the
+    folder claimed; False (nothing written) when another process holds the folder. OSError passes."""
+    record = metrics_record(engine, "failed", config, {"steps_done": steps_done, "error": error}, {}, 0.0, None)
+    try:
+        with claimed(folder):
+            write_strict_json(Path(folder) / "metrics.json", record)
+    except UsageError:
+        return False
+    return True
+
+
+#: What a write can fail with that no setting of ours causes: the disk, the folder, the quota.
+WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO, errno.EACCES, errno.EPERM})
+
+
+def failed_to_write(folder: Path, engine: str, config: dict[str, Any], exc: OSError, command: str) -> UsageError:
+    """The one error path of a run stopped by ``exc`` (a full disk, a read-only folder, permissions):
+    write what can still be written (``metrics.json``, status failed, with the reason) and return
+    the one-line error that says what happened and how to go on."""
+    what = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    try:
+        record_failure(folder, engine, config, f"{what}{where}")
+    except OSError:
+        pass  # the disk takes nothing more: the message still says what happened
+    flag = "--resume" if any(Path(folder).glob("checkpoint.*")) else "--overwrite"
+    return UsageError(
+        f"cannot write the run in {folder}: {what}{where}; free space or fix the folder, then run: "
+        f"{command_hint(command, folder, flag)}"
+    )
+
+
 def check_resumable(out: Path, saved: dict[str, Any], step: int, config: Any, fields: Sequence[str]) -> None:
     """Refuse to resume the run in ``out`` (its checkpoint at ``step``, written with the settings ``saved``)
     when ``config`` changes any of the trajectory ``fields``, or asks for fewer steps than it has done."""
+    check_unchanged(out, saved, config, fields)
+    if step > config.steps:
+        raise UsageError(f"{out} is already at step {step}, beyond --steps {config.steps}")
+
+
+def check_unchanged(out: Path, saved: dict[str, Any], config: Any, fields: Sequence[str]) -> None:
+    """Refuse to resume the run in ``out`` (written with the settings ``saved``) when ``config`` changes
+    any of ``fields`` (compared by the value in effect, :data:`EFFECTIVE`)."""
 
     def values(field: str) -> tuple[Any, Any]:
         # a setting whose default depends on another (lr None: the optimizer's default) is compared by
@@ -194,8 +235,6 @@ def check_resumable(out: Path, saved: dict[str, Any], step: int, config: Any, fi
     if changed:
         diffs = ", ".join(f"{f} {values(f)[0]!r} -> {values(f)[1]!r}" for f in changed)
         raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
-    if step > config.steps:
-        raise UsageError(f"{out} is already at step {step}, beyond --steps {config.steps}")
 
 
 class DamagedCheckpoint(UsageError):
@@ -220,6 +259,31 @@ def check_entries(path: Path, record: dict[str, Any], kinds: dict[str, type | tu
             raise damaged_checkpoint(path, f"lacks its {key!r} entry")
         if not isinstance(record[key], kind) or isinstance(record[key], bool):
             raise damaged_checkpoint(path, f"has a damaged {key!r} entry")
+
+
+#: The entries of every evaluation record (:func:`evaluation_record`), all numbers.
+EVALUATION_KEYS = (
+    "step", "epoch", "train_loss", "validation_error", "test_error", "validation_accuracy", "test_accuracy",
+)  # fmt: skip
+
+
+def check_run_state(path: Path, record: dict[str, Any]) -> None:
+    """The entries of a checkpoint ``record`` below its top level, for both engines: ``history`` a list
+    of evaluation records (numbers, a whole step from 0), ``watch`` (where present) a divergence
+    watch's state. A damaged one is a :class:`DamagedCheckpoint` before anything reads it."""
+    from backproplab.divergence import check_state
+
+    for entry in record["history"]:
+        numbers = isinstance(entry, dict) and all(
+            isinstance(entry.get(key), int | float) and not isinstance(entry.get(key), bool) for key in EVALUATION_KEYS
+        )
+        if not numbers or not isinstance(entry["step"], int) or entry["step"] < 0:
+            raise damaged_checkpoint(path, "has a damaged 'history' entry (not an evaluation record)")
+    if "watch" in record:
+        try:
+            check_state(record["watch"])
+        except ValueError as exc:
+            raise damaged_checkpoint(path, f"has a damaged 'watch' entry ({exc})") from None
 
 
 # ----------------------------------------------------------------------------- metrics.json

@@ -48,6 +48,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             keep = dataclasses.asdict(TrainConfig.from_dict(saved))
             keep.pop("out"), keep.pop("name")  # the folder is where we found it
             config = TrainConfig(**{**keep, **typed, "out": str(config.out_dir()), "resume": True})
+            # each engine knows only its own checkpoint: the other's run would look like one never started
+            runs.check_unchanged(config.out_dir(), keep, config, ("engine",))
     return config
 
 
@@ -70,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             metrics = train(config, progress=not quiet)
+    except OSError as exc:  # a full disk, a read-only folder: one line, and metrics.json where it fits
+        if exc.errno not in runs.WRITE_ERRORS:
+            raise
+        engine = "numpy" if config.engine == "numpy" else "dcn"  # the engine name metrics.json records
+        raise runs.failed_to_write(out, engine, config.to_dict(), exc, "dcn") from None
     except KeyboardInterrupt as interrupt:
         if any(out.glob("checkpoint.*")):  # the torch engine's .pt or the numpy engine's
             advice = f"the last checkpoint is kept; continue with: {runs.command_hint('dcn', out, '--resume')}"

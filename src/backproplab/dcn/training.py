@@ -336,6 +336,8 @@ def _run(
     steps_per_epoch = len(data.train.labels) / config.batch_size
     chance = chance_accuracy(data.validation.labels)
     watch = DivergenceWatch(window=config.monitor_every)
+    if checkpoint is not None and "watch" in checkpoint:  # checkpoints before the watch was kept lack it
+        watch.load_state_dict(checkpoint["watch"])
     warned: list[str] = []
     say = _printer(progress)
     losses = LossBuffer(every_step=_reads_loss_every_step(device))
@@ -448,6 +450,7 @@ def _run(
                         "data": batches.state_dict(),
                         "history": history,
                         "wall_seconds": wall_before + time.perf_counter() - began,
+                        "watch": watch.state_dict(),
                     },
                 )
             if callback is not None:

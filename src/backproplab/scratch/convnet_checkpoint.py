@@ -215,6 +215,7 @@ def _read_meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
     if meta.get("format") != FORMAT:
         raise runs.damaged_checkpoint(path, f"has format {meta.get('format')!r}; this version reads format {FORMAT}")
     runs.check_entries(path, meta, META_KEYS)
+    runs.check_run_state(path, meta)
     if meta["step"] < 0 or meta["optimizer_t"] < 0:
         raise runs.damaged_checkpoint(path, "has a negative step count")
     return meta

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from backproplab import runs
-from backproplab.errors import UsageError
 
 METRICS = "metrics.json"
 CHECKPOINT = "checkpoint.pt"
@@ -81,11 +80,6 @@ def record_failure(folder: Path, config: dict[str, Any], error: str, steps_done:
     """Write ``metrics.json`` with status failed and ``error`` (a killed worker writes nothing), in
     the run convention's layout. The folder is claimed for the write: when another process holds it
     (its run is in progress), nothing is written and None is returned. OSError (a full disk) passes."""
-    final = {"steps_done": steps_done, "error": error}
-    metrics = runs.metrics_record("dcn", "failed", config, final, {}, 0.0, None)
-    try:
-        with runs.claimed(folder):
-            runs.write_strict_json(Path(folder) / METRICS, metrics)
-    except UsageError:
+    if not runs.record_failure(folder, "dcn", config, error, steps_done):
         return None
-    return metrics
+    return runs.metrics_record("dcn", "failed", config, {"steps_done": steps_done, "error": error}, {}, 0.0, None)
