@@ -105,7 +105,9 @@ def test_existing_run_refused_and_overwrite_leaves_no_old_files(tmp_path, capsys
     before = (out / "metrics.json").read_bytes()
     assert main(["mlp", "--dataset", "iris", "--hidden", "5", "--out", str(out), *QUICK]) == 2
     err = _one_line(capsys)
-    assert "already holds a run" in err and f"backproplab mlp --out '{out}' --overwrite" in err
+    # the command to run again is the user's own, settings kept, path quoted
+    assert "already holds a run" in err
+    assert f"backproplab mlp --dataset iris --hidden 5 --out '{out}' --passes 50 --no-progress --overwrite" in err
     assert "--resume" not in err
     assert (out / "metrics.json").read_bytes() == before
     assert main(["mlp", "--dataset", "iris", "--hidden", "5", "--out", str(out), "--overwrite", *QUICK]) == 0
