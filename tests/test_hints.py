@@ -139,3 +139,20 @@ def test_sweep_threads_per_job_above_the_cores_is_one_line_not_a_crash(tmp_path)
         done.stderr.strip().splitlines() == [done.stderr.strip()] and "--threads-per-job: 100000 threads" in done.stderr
     )
     assert done.returncode != -signal.SIGSEGV
+
+
+def test_the_reports_tensorboard_line_is_shell_quoted(tmp_path) -> None:
+    """The report page's `tensorboard --logdir` lines were not quoted (item 17): pasted, a results
+    folder with a space in its name became two arguments."""
+    import html
+    import re
+
+    from backproplab.experiments.store import Result
+    from backproplab.report import tensorboard_views
+    from backproplab.report.context import ReportContext
+
+    page = tmp_path / "page"
+    ctx = ReportContext(out_dir=page, final_dir=page, results_dir=tmp_path / "my results", quick=True)
+    section = tensorboard_views.render(Result(folder=tmp_path, config={}, metrics={}), ctx)
+    (line,) = [html.unescape(c) for c in re.findall(r"<code>(.*?)</code>", section.render(str)) if "--logdir" in c]
+    assert shlex.split(line) == ["backproplab", "tensorboard", "--logdir", "../my results"]
