@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from backproplab import limits, runs
+from backproplab import limits, runs, signals
 from backproplab.divergence import DivergenceWatch, chance_accuracy
 from backproplab.errors import UsageError
 
@@ -107,12 +107,14 @@ def test_strict_json_has_no_nan() -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_stop_signals_raise_an_interrupt_and_handlers_come_back(sig) -> None:
     before = signal.getsignal(sig)
-    with pytest.raises(KeyboardInterrupt) as info, runs.signals_as_interrupt():
+    with pytest.raises(KeyboardInterrupt) as info, signals.as_interrupt():
         os.kill(os.getpid(), sig)
         time.sleep(5)
-    assert isinstance(info.value, runs.RunInterrupted) and info.value.signum == sig
-    assert runs.exit_code(info.value) == 128 + sig
-    assert runs.exit_code(KeyboardInterrupt()) == 130
+    assert isinstance(info.value, signals.RunInterrupted) and info.value.signum == sig
+    assert signals.exit_code(info.value) == 128 + sig
+    assert signals.exit_code(KeyboardInterrupt()) == 130
+    assert signals.reason(info.value) == f"stopped by {signal.Signals(sig).name}"
+    assert signals.reason(KeyboardInterrupt()) == "interrupted"
     assert signal.getsignal(sig) == before
 
 

@@ -31,8 +31,6 @@ import numpy as np
 from backproplab import hints
 from backproplab.errors import UsageError
 from backproplab.io import write_json
-from backproplab.signals import STOP_SIGNALS, RunInterrupted, exit_code  # noqa: F401  (the run's stop signals)
-from backproplab.signals import as_interrupt as signals_as_interrupt  # noqa: F401
 
 RUNS_DIR = Path("runs")
 LOCK_NAME = ".lock"
