@@ -149,3 +149,19 @@ def test_resume_clears_a_killed_checkpoint_writers_temporary(tmp_path, monkeypat
     orphan.write_bytes(b"\0" * 4096)
     assert cli.main(["dcn", "--quiet", "--out", str(out), "--resume"]) == 0
     assert not orphan.exists()
+
+
+def test_mlp_grid_refuses_a_folder_it_did_not_write_and_replaces_its_own(tmp_path, capsys) -> None:
+    """The grid writer follows the same rule as explore and report (it overwrote grid.png and grid.csv
+    in any folder)."""
+    grid = ["mlp", "--grid", "--dataset", "xor", "--depths", "1", "--widths", "4", "--activations", "relu"]
+    grid += ["--epochs", "5", "--no-progress"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "grid.csv").write_text("my own table\n")
+    assert cli.main([*grid, "--out", str(mine)]) == 2
+    assert "files that backproplab mlp --grid did not write" in _error(capsys)
+    assert (mine / "grid.csv").read_text() == "my own table\n"
+    out = tmp_path / "grid"
+    assert cli.main([*grid, "--out", str(out)]) == 0
+    assert cli.main([*grid, "--out", str(out)]) == 0  # its own folder: replaced
