@@ -325,6 +325,7 @@ def run_sweep(
     if spec.preset == "lr" or any(action != state.SKIP for _, action in planned):
         check_data(spec, progress)
     out.mkdir(parents=True, exist_ok=True)
+    outputs.mark(out, "sweep")  # a sweep stopped before its first record is still known as one
     hparams.write_experiment(out)
     sweep = _Sweep(spec, out, machine, retry_failed, progress, say)
     began = time.perf_counter()
