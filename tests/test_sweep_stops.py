@@ -64,7 +64,7 @@ def _metrics(folder: Path) -> dict:
 def test_sigterm_stops_a_sweep_as_ctrl_c_does(tmp_path) -> None:
     """`sweep` died silently on SIGTERM (rc 143, no table, workers training on; item 13)."""
     out = tmp_path / "sw"
-    process = _sweep([*LONG, "--seeds", "0,1", "--jobs", "2", "--out", str(out)])
+    process = _sweep([*LONG, "--seeds", "0,1", "--jobs", "1", "--out", str(out)])
     try:
         _wait_for_checkpoint(out, process)
         process.send_signal(signal.SIGTERM)

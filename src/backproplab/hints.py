@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,3 +56,10 @@ def again(command: str, folder: str | os.PathLike[str], *flags: str) -> str:
         words += [f for f in flags if not any(_is(w, f) for w in words)]
         return shell(PROGRAM, command, *words)
     return shell(PROGRAM, command, "--out", Path(folder), *flags)
+
+
+def offered(flag_choices: Iterable[str], engine_has: Iterable[str]) -> list[str]:
+    """The names to suggest for a flag whose engine supports only some: those both the flag accepts
+    (``flag_choices``, in its order) and the engine has, so that no suggestion is then refused."""
+    has = set(engine_has)
+    return [name for name in flag_choices if name in has]

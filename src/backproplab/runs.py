@@ -165,17 +165,6 @@ def refuse_or_clear(
     raise UsageError(f"{folder} already holds a run; {advice}; or choose another --out or --name")
 
 
-#: Settings compared on resume by the value in effect, recorded under another name in config.json.
-EFFECTIVE = {"lr": "learning_rate"}
-
-
-def offered(flag_choices: Iterable[str], engine_has: Iterable[str]) -> list[str]:
-    """The names to suggest for a flag whose engine supports only some: those both the flag accepts
-    (``flag_choices``, in its order) and the engine has, so that no suggestion is then refused."""
-    has = set(engine_has)
-    return [name for name in flag_choices if name in has]
-
-
 def record_failure(folder: Path, engine: str, config: dict[str, Any], error: str, steps_done: int = 0) -> bool:
     """Write ``metrics.json`` with status failed and ``error`` in the run convention's layout, with the
     folder claimed; False (nothing written) when another process holds the folder. OSError passes."""
@@ -207,6 +196,10 @@ def failed_to_write(folder: Path, engine: str, config: dict[str, Any], exc: OSEr
         f"cannot write the run in {folder}: {what}{where}; free space or fix the folder, then run: "
         f"{command_hint(command, folder, flag)}"
     )
+
+
+#: Settings compared on resume by the value in effect, recorded under another name in config.json.
+EFFECTIVE = {"lr": "learning_rate"}
 
 
 def check_resumable(out: Path, saved: dict[str, Any], step: int, config: Any, fields: Sequence[str]) -> None:

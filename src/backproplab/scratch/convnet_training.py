@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab import limits, runs
+from backproplab import hints, limits, runs
 from backproplab.dcn.choices import ACTIVATIONS as DCN_ACTIVATIONS
 from backproplab.dcn.choices import MONITORED
 from backproplab.dcn.choices import OPTIMIZERS as DCN_OPTIMIZERS
@@ -71,13 +71,13 @@ def check_config(config: TrainConfig) -> TrainConfig:
         raise UsageError(f"--device {config.device}: the numpy engine runs on the CPU only; drop --device")
     if config.precision not in ("auto", "fp32"):
         raise UsageError(f"--precision {config.precision}: the numpy engine computes in fp32 only; use --engine torch")
-    supported = runs.offered(DCN_ACTIVATIONS, [*ACTIVATIONS, "maxout"])  # suggest only what --activation takes
+    supported = hints.offered(DCN_ACTIVATIONS, [*ACTIVATIONS, "maxout"])  # suggest only what --activation takes
     if config.activation not in supported:
         raise UsageError(
             f"--activation {config.activation}: not in the numpy engine; choose one of: {', '.join(supported)}"
         )
     if config.optimizer not in OPTIMIZERS:
-        optimizers = runs.offered(DCN_OPTIMIZERS, OPTIMIZERS)
+        optimizers = hints.offered(DCN_OPTIMIZERS, OPTIMIZERS)
         raise UsageError(
             f"--optimizer {config.optimizer}: not in the numpy engine; choose one of: {', '.join(optimizers)}"
         )
