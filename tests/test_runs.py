@@ -118,6 +118,19 @@ def test_stop_signals_raise_an_interrupt_and_handlers_come_back(sig) -> None:
     assert signal.getsignal(sig) == before
 
 
+def test_a_worker_records_every_stop_signal_and_its_handlers_come_back() -> None:
+    """Workers finish their step before stopping: SIGINT, SIGTERM and SIGHUP only set the flag."""
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, *signals.STOP_SIGNALS)}
+    with signals.requested() as received:
+        for sig in before:
+            os.kill(os.getpid(), sig)
+        deadline = time.monotonic() + 5
+        while len(received) < len(before) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert sorted(received) == sorted(before)
+    assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
 def test_sizes_against_the_machine(monkeypatch) -> None:
     available = limits.available_memory()
     assert available is not None and available > 0
