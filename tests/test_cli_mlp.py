@@ -106,7 +106,9 @@ def test_existing_run_refused_and_overwrite_leaves_no_old_files(tmp_path, capsys
     before = (out / "metrics.json").read_bytes()
     assert main(["mlp", "--dataset", "iris", "--hidden", "5", "--out", str(out), *QUICK]) == 2
     err = _one_line(capsys)
-    assert "already holds a run" in err and f"backproplab mlp --out '{out}' --overwrite" in err
+    # the command to run again is the user's own, settings kept, path quoted
+    assert "already holds a run" in err
+    assert f"backproplab mlp --dataset iris --hidden 5 --out '{out}' --passes 50 --no-progress --overwrite" in err
     assert "--resume" not in err
     assert (out / "metrics.json").read_bytes() == before
     assert main(["mlp", "--dataset", "iris", "--hidden", "5", "--out", str(out), "--overwrite", *QUICK]) == 0
@@ -141,7 +143,7 @@ def test_run_name_must_be_one_folder_name(tmp_path, monkeypatch, capsys, name) -
     (tmp_path / "inner").mkdir()
     monkeypatch.chdir(tmp_path / "inner")
     assert main(["mlp", "--name", name, *QUICK]) == 2
-    assert f"--name: {name!r} is not a run name" in _one_line(capsys)
+    assert f"--name: {name!r} is not a name" in _one_line(capsys)
     assert [p.name for p in tmp_path.iterdir()] == ["inner"] and not list((tmp_path / "inner").iterdir())
 
 

@@ -466,8 +466,8 @@ def test_chance_accuracy_after_an_epoch_is_divergence(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--name", "../../x"], "--name: '../../x' is not a run name"),
-        (["--name", "a/b"], "--name: 'a/b' is not a run name"),
+        (["--name", "../../x"], "--name: '../../x' is not a name"),
+        (["--name", "a/b"], "--name: 'a/b' is not a name"),
         (["--threads", "100000"], "--threads: 100000 threads but this machine has"),
     ],
 )

@@ -373,7 +373,7 @@ def test_report_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path, capsy
     (tmp_path / "notes.txt").write_text("mine")
     code = main(["report", "--out", str(tmp_path), "--sections", "moons", "--quick", "--no-progress"])
     err = capsys.readouterr().err
-    assert code == 2 and "not a backproplab report" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "files that backproplab report did not write" in err and len(err.strip().splitlines()) == 1
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 

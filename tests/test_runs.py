@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from backproplab import limits, runs
+from backproplab import limits, runs, signals
 from backproplab.divergence import DivergenceWatch, chance_accuracy
 from backproplab.errors import UsageError
 
@@ -70,7 +70,7 @@ def test_a_failed_start_keeps_the_users_own_empty_folder(tmp_path) -> None:
 
 @pytest.mark.parametrize("name", ["", ".", "..", "../../x", "a/b", "/abs", ".lock", "a\0b"])
 def test_bad_run_names(name) -> None:
-    with pytest.raises(UsageError, match="is not a run name"):
+    with pytest.raises(UsageError, match="is not a name"):
         runs.run_folder("dcn", name)
 
 
@@ -115,13 +115,28 @@ def test_strict_json_has_no_nan() -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_stop_signals_raise_an_interrupt_and_handlers_come_back(sig) -> None:
     before = signal.getsignal(sig)
-    with pytest.raises(KeyboardInterrupt) as info, runs.signals_as_interrupt():
+    with pytest.raises(KeyboardInterrupt) as info, signals.as_interrupt():
         os.kill(os.getpid(), sig)
         time.sleep(5)
-    assert isinstance(info.value, runs.RunInterrupted) and info.value.signum == sig
-    assert runs.exit_code(info.value) == 128 + sig
-    assert runs.exit_code(KeyboardInterrupt()) == 130
+    assert isinstance(info.value, signals.RunInterrupted) and info.value.signum == sig
+    assert signals.exit_code(info.value) == 128 + sig
+    assert signals.exit_code(KeyboardInterrupt()) == 130
+    assert signals.reason(info.value) == f"stopped by {signal.Signals(sig).name}"
+    assert signals.reason(KeyboardInterrupt()) == "interrupted"
     assert signal.getsignal(sig) == before
+
+
+def test_a_worker_records_every_stop_signal_and_its_handlers_come_back() -> None:
+    """Workers finish their step before stopping: SIGINT, SIGTERM and SIGHUP only set the flag."""
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, *signals.STOP_SIGNALS)}
+    with signals.requested() as received:
+        for sig in before:
+            os.kill(os.getpid(), sig)
+        deadline = time.monotonic() + 5
+        while len(received) < len(before) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert sorted(received) == sorted(before)
+    assert {sig: signal.getsignal(sig) for sig in before} == before
 
 
 def test_sizes_against_the_machine(monkeypatch) -> None:

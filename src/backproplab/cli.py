@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from backproplab import __version__
+from backproplab import __version__, hints, signals
 from backproplab.commands import COMMANDS
 
 
@@ -44,13 +44,16 @@ def subcommand_parsers(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        result = args.func(args)
-    except KeyboardInterrupt:
-        print("backproplab: interrupted", file=sys.stderr)
-        return 130
+        # every command stops on SIGTERM/SIGHUP as on Ctrl-C, and its hints repeat the user's arguments
+        with signals.as_interrupt(), hints.invocation(argv):
+            result = args.func(args)
+    except KeyboardInterrupt as interrupt:
+        print(f"backproplab {args.command}: {signals.reason(interrupt)}", file=sys.stderr)
+        return signals.exit_code(interrupt)
     except MemoryError:
         print(
             f"backproplab {args.command}: error: out of memory; choose smaller sizes (e.g. --hidden, --n-samples, "

@@ -56,6 +56,17 @@ class DivergenceWatch:
             )
         return None
 
+    def state_dict(self) -> dict[str, float | int | None]:
+        """What a checkpoint keeps, so that a resumed run judges its losses as the run it continues."""
+        return {"first_loss": self.first_loss, "steps_above": self.steps_above}
+
+    def load_state_dict(self, state: dict[str, float | int | None]) -> None:
+        """Put back :meth:`state_dict` (checked by the checkpoint readers: :func:`check_state`)."""
+        check_state(state)
+        first = state.get("first_loss")
+        self.first_loss = None if first is None else float(first)
+        self.steps_above = int(state.get("steps_above") or 0)
+
     def accuracy(self, value: float, chance: float, epoch: float) -> str | None:
         if epoch >= 1 and value <= chance + CHANCE_MARGIN:
             return (
@@ -63,3 +74,15 @@ class DivergenceWatch:
                 f"always guessing the most common class ({chance:.2%})"
             )
         return None
+
+
+def check_state(state: object) -> None:
+    """Raise ValueError unless ``state`` is a :meth:`DivergenceWatch.state_dict`: ``first_loss`` a
+    number or None, ``steps_above`` a whole number from 0."""
+    if not isinstance(state, dict):
+        raise ValueError("the divergence watch is not a record")
+    first, above = state.get("first_loss"), state.get("steps_above", 0)
+    if first is not None and (isinstance(first, bool) or not isinstance(first, int | float)):
+        raise ValueError(f"the divergence watch's first loss {first!r} is not a number")
+    if isinstance(above, bool) or not isinstance(above, int) or above < 0:
+        raise ValueError(f"the divergence watch's step count {above!r} is not a whole number from 0")

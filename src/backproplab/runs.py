@@ -21,9 +21,6 @@ import errno
 import fcntl
 import math
 import os
-import shlex
-import signal
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from backproplab import hints
 from backproplab.errors import UsageError
 from backproplab.io import write_json
 
@@ -38,10 +36,11 @@ RUNS_DIR = Path("runs")
 LOCK_NAME = ".lock"
 METRICS_KEYS = ("engine", "status", "config", "final", "curves", "wall_seconds", "steps_per_second")
 #: Files every run writes; ``.*.tmp*`` are the atomic writers' temporaries a killed process leaves.
-COMMON_FILES = ("config.json", "metrics.json", "events.out.tfevents.*", ".*.tmp*")
+STALE_TEMPORARIES = ".*.tmp*"
+COMMON_FILES = ("config.json", "metrics.json", "events.out.tfevents.*", STALE_TEMPORARIES)
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, flag: str = "--name") -> str:
     """``name`` if it is a single path component usable as a folder name, else a UsageError."""
     if (
         not name
@@ -52,22 +51,29 @@ def check_name(name: str) -> str:
         or name.startswith(".")
     ):
         raise UsageError(
-            f"--name: {name!r} is not a run name; use one folder name without '/' or a leading '.' "
+            f"{flag}: {name!r} is not a name; use one folder name without '/' or a leading '.' "
             "(e.g. relu-adam-seed0), or --out DIR for another place"
         )
     return name
+
+
+def confined(root: str | os.PathLike[str], name: str, flag: str = "--name") -> Path:
+    """``root/name``, the one way a user's name becomes a folder: ``name`` must be one folder name
+    (:func:`check_name`), so that the folder is always inside ``root``."""
+    return Path(root) / check_name(name, flag)
 
 
 def run_folder(engine: str, name: str, out: str | os.PathLike[str] | None = None) -> Path:
     """``out`` when given, else ``runs/<engine>/<name>`` (``name`` checked by :func:`check_name`)."""
     if out is not None:
         return Path(out)
-    return RUNS_DIR / engine / check_name(name)
+    return confined(RUNS_DIR / engine, name)
 
 
 def command_hint(engine: str, folder: Path, *flags: str) -> str:
-    """A command line to paste, paths quoted: ``backproplab dcn --out 'my runs/a' --resume``."""
-    return " ".join(["backproplab", engine, "--out", shlex.quote(os.fspath(folder)), *flags])
+    """The command to run the run in ``folder`` again with ``flags``, quoted, with the user's own
+    settings (:func:`backproplab.hints.again`): ``backproplab dcn --steps 60 --out 'my runs/a' --resume``."""
+    return hints.again(engine, folder, *flags)
 
 
 # ----------------------------------------------------------------------------- claiming a folder
@@ -109,6 +115,7 @@ def claimed(folder: str | os.PathLike[str]) -> Iterator[Path]:
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        _remove_stale_temporaries(path)
         try:
             yield path
         except BaseException:
@@ -118,6 +125,14 @@ def claimed(folder: str | os.PathLike[str]) -> Iterator[Path]:
             raise
     finally:
         os.close(fd)  # releases the flock
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Delete what the atomic writers of a killed process left (``.checkpoint.*.tmp.pt``, tens of MB):
+    only the holder of the folder's lock writes there, so no temporary in it is still being written."""
+    for stale in folder.glob(STALE_TEMPORARIES):
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink(missing_ok=True)
 
 
 def run_files(folder: Path, patterns: Iterable[str] = ()) -> list[Path]:
@@ -150,20 +165,81 @@ def refuse_or_clear(
     raise UsageError(f"{folder} already holds a run; {advice}; or choose another --out or --name")
 
 
+def record_failure(folder: Path, engine: str, config: dict[str, Any], error: str, steps_done: int = 0) -> bool:
+    """Write ``metrics.json`` with status failed and ``error`` in the run convention's layout, with the
+    folder claimed; False (nothing written) when another process holds the folder. OSError passes."""
+    record = metrics_record(engine, "failed", config, {"steps_done": steps_done, "error": error}, {}, 0.0, None)
+    try:
+        with claimed(folder):
+            write_strict_json(Path(folder) / "metrics.json", record)
+    except UsageError:
+        return False
+    return True
+
+
+#: What a write can fail with that no setting of ours causes: the disk, the folder, the quota.
+WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO, errno.EACCES, errno.EPERM})
+
+
+def failed_to_write(folder: Path, engine: str, config: dict[str, Any], exc: OSError, command: str) -> UsageError:
+    """The one error path of a run stopped by ``exc`` (a full disk, a read-only folder, permissions):
+    write what can still be written (``metrics.json``, status failed, with the reason) and return
+    the one-line error that says what happened and how to go on."""
+    what = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    try:
+        record_failure(folder, engine, config, f"{what}{where}")
+    except OSError:
+        pass  # the disk takes nothing more: the message still says what happened
+    flag = "--resume" if any(Path(folder).glob("checkpoint.*")) else "--overwrite"
+    return UsageError(
+        f"cannot write the run in {folder}: {what}{where}; free space or fix the folder, then run: "
+        f"{command_hint(command, folder, flag)}"
+    )
+
+
+#: Settings compared on resume by the value in effect, recorded under another name in config.json.
+EFFECTIVE = {"lr": "learning_rate"}
+
+
 def check_resumable(out: Path, saved: dict[str, Any], step: int, config: Any, fields: Sequence[str]) -> None:
     """Refuse to resume the run in ``out`` (its checkpoint at ``step``, written with the settings ``saved``)
     when ``config`` changes any of the trajectory ``fields``, or asks for fewer steps than it has done."""
-    changed = [f for f in fields if saved.get(f) != getattr(config, f)]
-    if changed:
-        diffs = ", ".join(f"{f} {saved.get(f)!r} -> {getattr(config, f)!r}" for f in changed)
-        raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
+    check_unchanged(out, saved, config, fields)
     if step > config.steps:
         raise UsageError(f"{out} is already at step {step}, beyond --steps {config.steps}")
 
 
-def damaged_checkpoint(path: Path, why: str) -> UsageError:
+def check_unchanged(out: Path, saved: dict[str, Any], config: Any, fields: Sequence[str]) -> None:
+    """Refuse to resume the run in ``out`` (written with the settings ``saved``) when ``config`` changes
+    any of ``fields`` (compared by the value in effect, :data:`EFFECTIVE`)."""
+
+    def values(field: str) -> tuple[Any, Any]:
+        # a setting whose default depends on another (lr None: the optimizer's default) is compared by
+        # the value in effect, recorded beside it: lr None and the default written out are one run
+        effective = EFFECTIVE.get(field)
+        if effective and effective in saved and hasattr(config, effective):
+            return saved[effective], getattr(config, effective)
+        return saved.get(field), getattr(config, field)
+
+    changed = [f for f in fields if values(f)[0] != values(f)[1]]
+    if changed:
+        diffs = ", ".join(f"{f} {values(f)[0]!r} -> {values(f)[1]!r}" for f in changed)
+        raise UsageError(f"cannot resume {out} with different settings ({diffs}); keep them as they were")
+
+
+class DamagedCheckpoint(UsageError):
+    """A checkpoint that cannot be used. ``path`` and ``why`` let a caller with another way out (a
+    sweep: ``--retry-failed``) say it in its own words."""
+
+    def __init__(self, path: Path, why: str, advice: str = "start the run again with --overwrite") -> None:
+        super().__init__(f"checkpoint {path} {why}; {advice}")
+        self.path, self.why = path, why
+
+
+def damaged_checkpoint(path: Path, why: str) -> DamagedCheckpoint:
     """The one-line error for a checkpoint that cannot be used, with the way out."""
-    return UsageError(f"checkpoint {path} {why}; start the run again with --overwrite")
+    return DamagedCheckpoint(path, why)
 
 
 def check_entries(path: Path, record: dict[str, Any], kinds: dict[str, type | tuple[type, ...]]) -> None:
@@ -174,6 +250,31 @@ def check_entries(path: Path, record: dict[str, Any], kinds: dict[str, type | tu
             raise damaged_checkpoint(path, f"lacks its {key!r} entry")
         if not isinstance(record[key], kind) or isinstance(record[key], bool):
             raise damaged_checkpoint(path, f"has a damaged {key!r} entry")
+
+
+#: The entries of every evaluation record (:func:`evaluation_record`), all numbers.
+EVALUATION_KEYS = (
+    "step", "epoch", "train_loss", "validation_error", "test_error", "validation_accuracy", "test_accuracy",
+)  # fmt: skip
+
+
+def check_run_state(path: Path, record: dict[str, Any]) -> None:
+    """The entries of a checkpoint ``record`` below its top level, for both engines: ``history`` a list
+    of evaluation records (numbers, a whole step from 0), ``watch`` (where present) a divergence
+    watch's state. A damaged one is a :class:`DamagedCheckpoint` before anything reads it."""
+    from backproplab.divergence import check_state
+
+    for entry in record["history"]:
+        numbers = isinstance(entry, dict) and all(
+            isinstance(entry.get(key), int | float) and not isinstance(entry.get(key), bool) for key in EVALUATION_KEYS
+        )
+        if not numbers or not isinstance(entry["step"], int) or entry["step"] < 0:
+            raise damaged_checkpoint(path, "has a damaged 'history' entry (not an evaluation record)")
+    if "watch" in record:
+        try:
+            check_state(record["watch"])
+        except ValueError as exc:
+            raise damaged_checkpoint(path, f"has a damaged 'watch' entry ({exc})") from None
 
 
 # ----------------------------------------------------------------------------- metrics.json
@@ -220,46 +321,6 @@ def metrics_record(
     }
     assert tuple(record) == METRICS_KEYS
     return record
-
-
-# ----------------------------------------------------------------------------- stopping a run
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP arrived: stops a run exactly as Ctrl-C does. ``signum``: the signal."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"stopped by {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-
-
-@contextmanager
-def signals_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise :class:`RunInterrupted` (a KeyboardInterrupt), so
-    ``timeout``, a closed terminal or a scheduler stop a run the way Ctrl-C does. Like Ctrl-C, a
-    second signal raises again (a run that is slow to stop can be stopped harder). No-op outside the
-    main thread, where Python cannot set signal handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        raise RunInterrupted(signum)
-
-    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def exit_code(interrupt: KeyboardInterrupt) -> int:
-    """The shell's convention, 128 + the signal: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
-    return 128 + int(getattr(interrupt, "signum", signal.SIGINT))
 
 
 def evaluation_record(

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shlex
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from backproplab import runs
+from backproplab import hints, runs, signals
 from backproplab.mnist_net.config import TrainConfig
 from backproplab.settings import add_arguments, add_quiet, given
 
@@ -47,6 +46,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             keep = dataclasses.asdict(TrainConfig.from_dict(saved))
             keep.pop("out"), keep.pop("name")  # the folder is where we found it
             config = TrainConfig(**{**keep, **typed, "out": str(config.out_dir()), "resume": True})
+            # each engine knows only its own checkpoint: the other's run would look like one never started
+            runs.check_unchanged(config.out_dir(), keep, config, ("engine",))
     return config
 
 
@@ -55,22 +56,27 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, 
 
 
 def run(args: argparse.Namespace) -> int:
+    from backproplab.mnist_net.engine import engine_for
     from backproplab.mnist_net.run import train
 
     config = config_from_args(args)
     quiet = args.quiet
     out = Path(config.out_dir())
     try:
-        with runs.signals_as_interrupt(), warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             metrics = train(config, progress=not quiet)
+    except OSError as exc:  # a full disk, a read-only folder: one line, and metrics.json where it fits
+        if exc.errno not in runs.WRITE_ERRORS:
+            raise
+        raise runs.failed_to_write(out, engine_for(config).record_name, config.to_dict(), exc, "dcn") from None
     except KeyboardInterrupt as interrupt:
         if any(out.glob("checkpoint.*")):  # the torch engine's .pt or the numpy engine's
             advice = f"the last checkpoint is kept; continue with: {runs.command_hint('dcn', out, '--resume')}"
         else:
             advice = f"no checkpoint yet; start again with: {runs.command_hint('dcn', out, '--overwrite')}"
-        print(f"backproplab dcn: {interrupt or 'interrupted'}; {advice}", file=sys.stderr)
-        return runs.exit_code(interrupt)
+        print(f"backproplab dcn: {signals.reason(interrupt)}; {advice}", file=sys.stderr)
+        return signals.exit_code(interrupt)
     final = metrics["final"]
     if metrics.get("already_complete"):
         print(f"{out} already completed its {final['steps_done']} steps; nothing to do (raise --steps to go on)")
@@ -79,5 +85,5 @@ def run(args: argparse.Namespace) -> int:
         f"validation accuracy {final['validation_accuracy']:.2%}; {final['steps_done']} steps, "
         f"{metrics['steps_per_second']:.1f} steps/s, {metrics['wall_seconds']:.0f} s"
     )
-    print(f"run folder: {out}  (view: backproplab tensorboard --logdir {shlex.quote(str(out.parent))})")
+    print(f"run folder: {out}  (view: {hints.tensorboard(out.parent)})")
     return 0

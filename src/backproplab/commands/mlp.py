@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from backproplab import runs
+from backproplab import runs, signals
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.experiments.grid import GRID_DEFAULTS
 from backproplab.experiments.mlp_run import ENGINE, MLPConfig, run_mlp, run_name
@@ -90,13 +90,12 @@ def run(args: argparse.Namespace) -> int:
     config = MLPConfig(**given(args, MLPConfig))
     out = runs.run_folder(ENGINE, args.name or run_name(config), args.out)
     try:
-        with runs.signals_as_interrupt():
-            record = run_mlp(config, out, progress=not args.quiet, overwrite=args.overwrite)
+        record = run_mlp(config, out, progress=not args.quiet, overwrite=args.overwrite)
     except TrainingDiverged as exc:
         raise UsageError(f"{exc} (curves and metrics.json are in the run folder)") from None
     except KeyboardInterrupt as interrupt:
-        print(f"backproplab mlp: {interrupt or 'interrupted'}; metrics.json says how far it got", file=sys.stderr)
-        return runs.exit_code(interrupt)
+        print(f"backproplab mlp: {signals.reason(interrupt)}; metrics.json says how far it got", file=sys.stderr)
+        return signals.exit_code(interrupt)
     final = record["final"]
     print(
         f"final loss {final['final_loss_per_example']:.4f} per example (sum {final['final_loss']:.3f}), "

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
+from backproplab import hints, runs, signals
 from backproplab.mnist_net.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from backproplab.mnist_net.config import TrainConfig
 from backproplab.settings import add_arguments, add_quiet, common_help, given
@@ -78,7 +80,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--name", metavar="NAME", help=common_help("--name", "and the sweep's name (default: the preset, else 'grid')")
     )
     how.add_argument("--dry-run", action="store_true", help="list the runs, which are done, and a wall-time estimate")
-    how.add_argument("--retry-failed", action="store_true", help="train diverged runs again (failed ones always are)")
+    how.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="train diverged and failed runs again from scratch (without it, a failed run resumes from its "
+        "checkpoint on every call)",
+    )
     how.add_argument("--force", action="store_true", help="use an --out that holds another sweep (its runs are reused)")
     add_quiet(how)
     parser.set_defaults(func=run)
@@ -99,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
     spec = spec_from_args(args)
     say = print if not args.quiet else (lambda message: None)
-    out = Path(args.out) if args.out else DEFAULT_SWEEPS_DIR / spec.name
+    out = Path(args.out) if args.out else runs.confined(DEFAULT_SWEEPS_DIR, spec.name)
     warn = lambda message: print(message, file=sys.stderr)  # noqa: E731
     common = {
         "jobs": args.jobs,
@@ -112,15 +119,21 @@ def run(args: argparse.Namespace) -> int:
         return _print_plan(result, spec, estimate_seconds_per_step)
     try:
         result = run_sweep(spec, out, retry_failed=args.retry_failed, progress=not args.quiet, say=say, **common)
-    except KeyboardInterrupt:
-        print(f"backproplab sweep: interrupted; run the same command again to resume ({out})", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        print(
+            f"backproplab sweep: {signals.reason(interrupt)}; run the same command again to resume ({out})",
+            file=sys.stderr,
+        )
+        return signals.exit_code(interrupt)
     rows = result["rows"]
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("completed", "diverged", "failed", "interrupted")}
+    counts = Counter(r["status"] for r in rows)
     print(
-        f"{len(rows)} runs ({', '.join(f'{n} {s}' for s, n in counts.items() if n)}); trained {result['trained']} "
+        f"{len(rows)} runs ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); trained {result['trained']} "
         f"now in {result['seconds']:.0f} s"
     )
+    for row in rows:
+        if row["status"] == "failed":
+            print(f"failed: {row['run']}: {row.get('error') or 'no reason recorded'}", file=sys.stderr)
     full = [r for r in rows if r["status"] == "completed" and r["steps"] == max(x["steps"] for x in rows)]
     if full:
         best = min(full, key=lambda r: r["validation_error"])
@@ -128,8 +141,15 @@ def run(args: argparse.Namespace) -> int:
             f"best on validation error: {best['run']} (validation error {best['validation_error']:.2%}, "
             f"test accuracy {best['test_accuracy']:.2%})"
         )
-    print(f"tables and figures: {out}  (view: backproplab tensorboard --logdir {out})")
-    return 0 if not counts["failed"] else 1
+    print(f"tables and figures: {out}  (view: {hints.tensorboard(out)})")
+    unfinished = sum(n for s, n in counts.items() if s not in ("completed", "diverged"))
+    if unfinished:
+        print(
+            f"backproplab sweep: {unfinished} of {len(rows)} runs did not finish; run the same command again "
+            "to train them (add --retry-failed to start failed ones from scratch)",
+            file=sys.stderr,
+        )
+    return 1 if unfinished else 0
 
 
 def _print_plan(result: dict, spec: SweepSpec, seconds_per_step) -> int:

@@ -10,6 +10,7 @@ a one-line :class:`UsageError` in our own words (never torch's advice to load un
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import torch
 
 from backproplab import runs
 from backproplab.errors import UsageError
-from backproplab.io import save_with
+from backproplab.io import write_bytes
 
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
@@ -81,8 +82,13 @@ def restore_random_states(states: dict[str, Any], device: torch.device) -> None:
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
-    """Write ``state`` (tensors, numbers, NumPy arrays, nested dicts/lists) to ``path`` atomically."""
-    return save_with(path, lambda tmp: torch.save(to_safe(state), tmp))
+    """Write ``state`` (tensors, numbers, NumPy arrays, nested dicts/lists) to ``path`` atomically.
+
+    Serialised in memory first and written by :mod:`backproplab.io`: a full disk is then an
+    ``OSError`` naming the cause (torch's own file writer reports only ``basic_ios::clear``)."""
+    buffer = io.BytesIO()
+    torch.save(to_safe(state), buffer)
+    return write_bytes(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -106,6 +112,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
             path, f"has format {state.get('format')!r}; this version reads format {CHECKPOINT_FORMAT}"
         )
     runs.check_entries(path, state, CHECKPOINT_KEYS)
+    runs.check_run_state(path, state)
     if state["step"] < 0 or any(not isinstance(v, torch.Tensor) for v in state["model"].values()):
         raise runs.damaged_checkpoint(path, "has a damaged 'step' or 'model' entry")
     return from_safe(state)

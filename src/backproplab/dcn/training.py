@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from backproplab import hardware, limits
+from backproplab import hardware, limits, runs
 from backproplab.dcn.checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,
@@ -187,9 +187,8 @@ class TorchEngine:
             self.optimizer.load_state_dict(checkpoint["optimizer"])
             dataset.load_state_dict(checkpoint["data"])
         except Exception as exc:  # torch and the iterator raise several types for a mismatched state
-            raise UsageError(
-                f"checkpoint {path} does not match this run ({type(exc).__name__} in its optimizer or data state); "
-                "start the run again with --overwrite"
+            raise runs.damaged_checkpoint(
+                path, f"does not match this run ({type(exc).__name__} in its optimizer or data state)"
             ) from exc
         restore_random_states(checkpoint["random"], self.device)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab import runs
+from backproplab import outputs, runs
 from backproplab.checks import check_positive_int
 from backproplab.experiments.mlp_run import MLPConfig, load_data, train_config
 from backproplab.io import write_json, write_text
@@ -42,6 +42,10 @@ CSV_FIELDS = [
     "passes_run",
     "seconds",
 ]
+
+
+#: The command that writes grid folders (named by the output mark, :mod:`backproplab.outputs`).
+GRID_COMMAND = "mlp --grid"
 
 
 # The grid's training settings unless told otherwise: Adam on mini-batches with a gently decaying
@@ -112,8 +116,9 @@ def run_grid(
     if base is None:
         base = MLPConfig(**GRID_DEFAULTS)
     config = replace(base, dataset=dataset, **settings).validate()
-    data = load_data(config)
     out = runs.run_folder("mlp-grid", config.dataset, out_dir)
+    outputs.check_writable(out, GRID_COMMAND, "grid", ours=lambda folder: (folder / "grid.json").is_file())
+    data = load_data(config)
 
     cells = [(a, w, d) for a in activations for w in widths for d in depths]
     rows: list[dict[str, Any]] = []
@@ -183,6 +188,7 @@ def run_grid(
     config_dict = asdict(config)
     config_dict.pop("hidden")
     config_dict.pop("activation")
+    outputs.mark(out, GRID_COMMAND)
     metrics_path = write_json(
         out / "grid.json",
         {

@@ -23,11 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from backproplab import outputs
 from backproplab.datasets.registry import Dataset
 from backproplab.explorer.live import live_settings
 from backproplab.explorer.runs import RunSpec, load_points, train_run
 from backproplab.io import write_json, write_text
 from backproplab.progress import progress_bar
+
+COMMAND = "explore"
 
 PAD = 0.5  # the handout's margin around the data in plot_decision_boundary
 
@@ -80,6 +83,7 @@ def build_explorer(
     if not specs:
         raise ValueError("no runs to show: give at least one data set, hidden size and activation")
     out = Path(out_dir)
+    outputs.check_writable(out, COMMAND, "explorer page", ours=_is_explorer)
     data_by_name: dict[str, Dataset] = {}
     runs = []
     bar = progress_bar(sum(s.passes for s in specs), progress, desc="explorer runs", unit="pass")
@@ -94,5 +98,13 @@ def build_explorer(
         bar.close()
     datasets = {name: dataset_record(data) for name, data in data_by_name.items()}
     out.mkdir(parents=True, exist_ok=True)
+    outputs.mark(out, COMMAND)
     write_json(out / "runs.json", {"datasets": datasets, "runs": runs})
     return write_text(out / "index.html", render_page(datasets, runs))
+
+
+def _is_explorer(folder: Path) -> bool:
+    """An explorer written before pages carried the output mark: its two files, and nothing else."""
+    return sorted(p.name for p in folder.iterdir()) == ["index.html", "runs.json"] and (
+        "backproplab explorer" in (folder / "index.html").read_text(encoding="utf-8", errors="replace")[:4000]
+    )

@@ -192,9 +192,8 @@ class _Run:
             engine.restore(out / engine.checkpoint_name, checkpoint, data.train)
             self.start, self.history = checkpoint["step"], checkpoint["history"]
             self.wall_before = checkpoint["wall_seconds"]
-            watch = checkpoint.get("watch") or {}
-            self.watch.first_loss = watch.get("first_loss")
-            self.watch.steps_above = int(watch.get("steps_above", 0))
+            if "watch" in checkpoint:  # checkpoints written before the watch was kept lack it
+                self.watch.load_state_dict(checkpoint["watch"])
         runs.write_strict_json(out / "config.json", config.to_dict())
         self.batches = engine.batches(data.train)
         self.validation = engine.eval_set(data.validation.images, data.validation.labels)
@@ -302,7 +301,7 @@ class _Run:
             "config": config.to_dict(),
             "history": self.history,
             "wall_seconds": self.wall_before + time.perf_counter() - self.began,
-            "watch": {"first_loss": self.watch.first_loss, "steps_above": self.watch.steps_above},
+            "watch": self.watch.state_dict(),
         }
         engine.save_checkpoint(self.out / engine.checkpoint_name, meta, self.batches.state_dict())
 

@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from backproplab import limits
+from backproplab import hints, limits, runs
 from backproplab.errors import UsageError
 from backproplab.hardware import usable_cores
+from backproplab.mnist_net.choices import ACTIVATIONS as NET_ACTIVATIONS
+from backproplab.mnist_net.choices import OPTIMIZERS as NET_OPTIMIZERS
 from backproplab.mnist_net.config import TrainConfig
 from backproplab.mnist_net.contract import LAYERS, MONITORED
 from backproplab.mnist_net.engine import StepLosses
@@ -42,14 +44,15 @@ def check_config(config: TrainConfig) -> TrainConfig:
         raise UsageError(f"--device {config.device}: the numpy engine runs on the CPU only; drop --device")
     if config.precision not in ("auto", "fp32"):
         raise UsageError(f"--precision {config.precision}: the numpy engine computes in fp32 only; use --engine torch")
-    supported = [*ACTIVATIONS, "maxout"]
+    supported = hints.offered(NET_ACTIVATIONS, [*ACTIVATIONS, "maxout"])  # suggest only what --activation takes
     if config.activation not in supported:
         raise UsageError(
             f"--activation {config.activation}: not in the numpy engine; choose one of: {', '.join(supported)}"
         )
     if config.optimizer not in OPTIMIZERS:
+        optimizers = hints.offered(NET_OPTIMIZERS, OPTIMIZERS)
         raise UsageError(
-            f"--optimizer {config.optimizer}: not in the numpy engine; choose one of: {', '.join(OPTIMIZERS)}"
+            f"--optimizer {config.optimizer}: not in the numpy engine; choose one of: {', '.join(optimizers)}"
         )
     return config
 
@@ -105,9 +108,7 @@ class NumpyEngine:
             self.net.rng.bit_generator.state = saved["rng"]
             dataset.load_state_dict(saved["data"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(
-                f"checkpoint {path} does not match this run ({exc}); start the run again with --overwrite"
-            ) from None
+            raise runs.damaged_checkpoint(path, f"does not match this run ({exc})") from None
 
     def save_checkpoint(self, path: Path, meta: dict[str, Any], data_state: dict[str, Any]) -> None:
         optimizer = {"t": self.optimizer.t, "state": self.optimizer.state}

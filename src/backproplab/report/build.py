@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backproplab import __version__
+from backproplab import __version__, outputs
 from backproplab.errors import UsageError
 from backproplab.experiments.store import Result
 from backproplab.io import write_json, write_text
@@ -36,6 +36,7 @@ MAX_SEED = 2**32 - 1001
 #: The key in ``metrics.json`` that marks a folder as a report this command may replace.
 MARKER = "backproplab_report"
 DEFAULT_RESULTS_DIR = Path("runs") / "report"
+COMMAND = "report"
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,15 @@ def build_report(
     names = section_names(sections)
     seed = check_seed(seed)
     final = Path(out_dir)
-    _check_replaceable(final)
+    results = Path(results_dir) if results_dir is not None else DEFAULT_RESULTS_DIR
+    outputs.check_writable(final, COMMAND, "report", ours=_is_report)
+    outputs.check_not_inside(results, "--results", final, "--out")
+    _remove_abandoned_builds(final)
     check_data(names, data_dir, progress)
     ctx = ReportContext(
         out_dir=final,
         final_dir=final,
-        results_dir=Path(results_dir) if results_dir is not None else DEFAULT_RESULTS_DIR,
+        results_dir=results,
         quick=quick,
         full=full,
         progress=progress,
@@ -131,14 +135,15 @@ def build_report(
     )
     start = time.perf_counter()
     run_order = sorted(names, key=lambda name: SECTIONS[name].shows_others)
-    results = {name: SECTIONS[name].run(ctx) for name in run_order}  # all training happens here
+    studies = {name: SECTIONS[name].run(ctx) for name in run_order}  # all training happens here
     # the explorer (1e, interactive) sits beside the page; a single file to hand in goes without it
     explorer = explorer_page.run(ctx) if "moons" in names and not single_file and implementation is None else None
     final.parent.mkdir(parents=True, exist_ok=True)
-    ctx.out_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-", dir=final.parent))
+    ctx.out_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-{os.getpid()}-", dir=final.parent))
     try:
         os.chmod(ctx.out_dir, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the report from others
-        _write(ctx, names, results, start, single_file, explorer)
+        _write(ctx, names, studies, start, single_file, explorer)
+        outputs.mark(ctx.out_dir, COMMAND)
         _swap_in(ctx.out_dir, final)
     except BaseException:
         shutil.rmtree(ctx.out_dir, ignore_errors=True)
@@ -198,22 +203,31 @@ def _write(
     write_text(ctx.out_dir / "index.html", page)
 
 
-def _check_replaceable(final: Path) -> None:
-    """Refuse to replace a folder that holds anything but a previous report."""
-    if not final.exists():
-        return
-    if not final.is_dir():
-        raise ValueError(f"--out {final} is a file; give a folder for the report")
-    if not any(final.iterdir()):
-        return
+def _is_report(folder: Path) -> bool:
+    """A report built before reports carried the output mark (:mod:`backproplab.outputs`)."""
     try:
-        marked = MARKER in json.loads((final / "metrics.json").read_text())
-    except (OSError, ValueError):
-        marked = False
-    if not marked:
-        raise ValueError(
-            f"--out {final} already holds files that are not a backproplab report; give a new or empty folder"
-        )
+        return MARKER in json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _remove_abandoned_builds(final: Path) -> None:
+    """Delete the temporary folders beside ``final`` of builds whose process is gone (``kill -9``)."""
+    for pattern in (f".{final.name}.building-*", f".{final.name}.old-*"):
+        for folder in final.parent.glob(pattern):
+            pid = folder.name.removeprefix(f".{final.name}.").split("-")[1]
+            if folder.is_dir() and not folder.is_symlink() and not (pid.isdigit() and _alive(int(pid))):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _swap_in(built: Path, final: Path) -> None:
@@ -221,7 +235,7 @@ def _swap_in(built: Path, final: Path) -> None:
     if not final.exists():
         os.replace(built, final)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-{os.getpid()}-", dir=final.parent))
     try:
         os.replace(final, old / "report")
         os.replace(built, final)

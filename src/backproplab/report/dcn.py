@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backproplab import figures
+from backproplab import figures, hints
 from backproplab.experiments.dcn_study import RUN_FOLDER, run_dcn_study
 from backproplab.experiments.store import Result
 from backproplab.report.context import ReportContext
@@ -121,7 +121,7 @@ def render(result: Result, ctx: ReportContext) -> Section:
     section.paragraph(
         markup(
             "All curves are in TensorBoard: ",
-            code(f"backproplab tensorboard --logdir {logdir}"),
+            code(hints.tensorboard(logdir)),
             " (the path is relative to this page's folder). Train the same run with ",
             code("backproplab dcn"),
             ".",

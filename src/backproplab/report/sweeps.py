@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from backproplab import hints
 from backproplab.experiments.store import Result
 from backproplab.experiments.sweep_study import FULL_STEPS, LAYERS, run_sweep_study
 from backproplab.report import claims
@@ -103,7 +104,7 @@ def render(result: Result, ctx: ReportContext) -> Section:
         markup(
             "Every run of these sweeps is an ordinary DCN run folder with its full monitoring, and each sweep folder "
             "holds its HParams experiment: ",
-            *[x for f in folders for x in (code(f"backproplab tensorboard --logdir {f}"), " ")],
+            *[x for f in folders for x in (code(hints.tensorboard(f)), " ")],
             "(paths relative to this page's folder). The same sweeps from the command line: ",
             code("backproplab sweep --preset course"),
             ".",

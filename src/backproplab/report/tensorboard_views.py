@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backproplab import hints
 from backproplab.experiments.store import Result, run_or_reuse
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Section, code, markup
@@ -123,7 +124,7 @@ def render(result: Result, ctx: ReportContext) -> Section:
     logdir = ctx.relative(ctx.results_dir)
     how = markup(
         "Open them with ",
-        code(f"backproplab tensorboard --logdir {logdir}"),
+        code(hints.tensorboard(logdir)),
         " (the path is relative to this page's folder) and choose SCALARS, HISTOGRAMS or HPARAMS (then "
         "PARALLEL COORDINATES VIEW) at the top of the page.",
     )

@@ -146,8 +146,12 @@ def run_local(
             slot.task = None
             results.append(value)
             progress.done(value)
-        elif kind == "interrupted":
+        elif kind == "interrupted":  # its run stopped at a step, checkpoint kept: not a failure of the worker
             slot.interrupted = True
+            folder, slot.task = value, None
+            result = {"folder": str(folder), "action": "interrupted", "status": "interrupted"}
+            results.append(result)
+            progress.done(result)
         elif kind == "fatal":
             raise UsageError(f"a sweep worker could not load its data: {value}")
 

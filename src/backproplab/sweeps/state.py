@@ -9,6 +9,8 @@ metrics.json: diverged         skip; train again only with ``retry_failed``
 interrupted, failed, no        resume from ``checkpoint.pt`` when there is one, else
 metrics.json but files         train from scratch (failures are the machine's: a killed
                                worker, a full disk; they are retried on the next call)
+metrics.json: failed           with ``retry_failed``: train from scratch (a damaged
+                               checkpoint is never resumed again)
 =============================  =========================================================
 
 ``metrics.json`` is the run convention's record (:func:`backproplab.runs.metrics_record`): the
@@ -22,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from backproplab import runs
-from backproplab.errors import UsageError
 
 METRICS = "metrics.json"
 CHECKPOINT = "checkpoint.pt"
@@ -64,7 +65,9 @@ def decide(folder: Path, steps: int, retry_failed: bool) -> str:
     status = metrics.get("status") if metrics else None
     if status == "completed" and numbers(metrics).get("steps_done") == steps:
         return SKIP
-    if status == "diverged":
+    if status == "diverged" or (status == "failed" and retry_failed):
+        # a failed run resumes on every call; asked to retry, it starts from scratch (a checkpoint
+        # that cannot be resumed would otherwise fail it again on every call)
         return RESTART if retry_failed else SKIP
     if (folder / CHECKPOINT).exists():
         return RESUME
@@ -77,11 +80,6 @@ def record_failure(folder: Path, config: dict[str, Any], error: str, steps_done:
     """Write ``metrics.json`` with status failed and ``error`` (a killed worker writes nothing), in
     the run convention's layout. The folder is claimed for the write: when another process holds it
     (its run is in progress), nothing is written and None is returned. OSError (a full disk) passes."""
-    final = {"steps_done": steps_done, "error": error}
-    metrics = runs.metrics_record("dcn", "failed", config, final, {}, 0.0, None)
-    try:
-        with runs.claimed(folder):
-            runs.write_strict_json(Path(folder) / METRICS, metrics)
-    except UsageError:
+    if not runs.record_failure(folder, "dcn", config, error, steps_done):
         return None
-    return metrics
+    return runs.metrics_record("dcn", "failed", config, {"steps_done": steps_done, "error": error}, {}, 0.0, None)

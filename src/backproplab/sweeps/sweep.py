@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backproplab import hardware
+from backproplab import hardware, limits, outputs, runs
 from backproplab.errors import UsageError
 from backproplab.io import write_json
 from backproplab.mnist_net.config import TrainConfig
 from backproplab.sweeps import figures, hparams, state, table
 from backproplab.sweeps.runner import SweepProgress, run_dask, run_local
 from backproplab.sweeps.spec import (
+    DEFAULT_SWEEPS_DIR,
     LR_MAX_EXTENSIONS,
     MNIST,
     SweepSpec,
@@ -65,6 +66,8 @@ def choose_machine(
     for flag, value in (("jobs", jobs), ("threads-per-job", threads)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise UsageError(f"--{flag}: must be a positive whole number, got {value!r}")
+    if scheduler is None:  # the cap of `dcn --threads`: this machine's cores (a cluster's are its own)
+        limits.check_threads(threads, "--threads-per-job")
     cores = hardware.usable_cores()
     devices: tuple[str, ...] = ()
     if device.startswith("cuda"):
@@ -93,8 +96,8 @@ def check_out(out: Path, spec: SweepSpec, force: bool) -> None:
                 f"--out {out} holds a different sweep ({saved.get('spec', {}).get('name')!r}); choose another --out "
                 "or pass --force to replace its record (its runs are kept and reused where settings match)"
             )
-    elif out.is_dir() and any(out.iterdir()) and not force:
-        raise UsageError(f"--out {out} holds files that are not a sweep; choose an empty or new folder, or --force")
+    elif not force:
+        outputs.check_writable(out, "sweep", "sweep (or pass --force)")
 
 
 def read_sweep_config(out: Path) -> dict[str, Any] | None:
@@ -122,6 +125,7 @@ class _Sweep:
         self.spec, self.out, self.machine = spec, out, machine
         self.retry_failed, self.progress, self.say = retry_failed, progress, say
         self.runs: dict[str, dict[str, Any]] = {}
+        self.outcomes: dict[str, dict[str, Any]] = {}  # run name -> what its worker reported in this call
         self.trained = 0
 
     def add(self, configs: list[TrainConfig]) -> list[TrainConfig]:
@@ -155,14 +159,16 @@ class _Sweep:
         steps = sum(c.steps - _steps_done(Path(c.out)) for c in todo)
         bar = SweepProgress(len(todo), steps, self.progress, self.say)
         tasks = [self.task(c) for c in todo]
+        results: list[dict[str, Any]] = []
         try:
             if self.machine.scheduler:
-                run_dask(self.machine.scheduler, tasks, bar)
+                results = run_dask(self.machine.scheduler, tasks, bar)
             else:
                 source = (self.spec.data, todo[0].data_dir, todo[0].validation_size)
-                run_local(tasks, self.machine.jobs, self.machine.threads, source, bar, self.machine.devices)
+                results = run_local(tasks, self.machine.jobs, self.machine.threads, source, bar, self.machine.devices)
         finally:
             bar.close()
+            self.outcomes.update({Path(r["folder"]).name: r for r in results})
         self.trained += len(todo)
 
 
@@ -213,8 +219,10 @@ def _lr_preset(sweep: _Sweep) -> None:
     )
 
 
-def rebuild(out: Path) -> list[dict[str, Any]]:
-    """Tables, figures and HParams sessions of the sweep in ``out``, from its run folders."""
+def rebuild(out: Path, outcomes: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Tables, figures and HParams sessions of the sweep in ``out``, from its run folders. ``outcomes``:
+    run name -> its worker's result in this call; a run that failed without a record in its folder
+    (a full disk, a read-only folder) is listed as failed with the worker's reason, not as new."""
     out = Path(out)
     saved = read_sweep_config(out)
     if saved is None:
@@ -223,6 +231,9 @@ def rebuild(out: Path) -> list[dict[str, Any]]:
     for entry in saved["runs"]:
         folder = out / entry["run"]
         row = table.row_for(folder, entry["config"])
+        outcome = (outcomes or {}).get(entry["run"], {})
+        if outcome.get("status") == "failed" and row["status"] in ("new", "interrupted"):
+            row["status"], row["error"] = "failed", outcome.get("error")
         rows.append(row)
         _write_session(folder, row, entry["config"], saved["spec"].get("data", MNIST))
     rows = table.with_setting_spread(rows)
@@ -305,7 +316,7 @@ def run_sweep(
 ) -> dict[str, Any]:
     """Run (or with ``dry_run`` only list) the sweep; returns {"out", "rows", "trained", "planned"}."""
     spec.validate()
-    out = Path(out) if out is not None else Path("runs") / "sweeps" / spec.name
+    out = Path(out) if out is not None else runs.confined(DEFAULT_SWEEPS_DIR, spec.name)
     base = spec.base_config()
     machine = choose_machine(jobs, threads_per_job, base.device, scheduler, warn=say)
     check_out(out, spec, force)
@@ -315,6 +326,7 @@ def run_sweep(
     if spec.preset == "lr" or any(action != state.SKIP for _, action in planned):
         check_data(spec, progress)
     out.mkdir(parents=True, exist_ok=True)
+    outputs.mark(out, "sweep")  # a sweep stopped before its first record is still known as one
     hparams.write_experiment(out)
     sweep = _Sweep(spec, out, machine, retry_failed, progress, say)
     began = time.perf_counter()
@@ -326,7 +338,7 @@ def run_sweep(
             sweep.train([c for c, _ in planned])
     finally:
         if sweep.runs:
-            rows = rebuild(out)
+            rows = rebuild(out, sweep.outcomes)
     return {
         "out": out,
         "rows": rows,

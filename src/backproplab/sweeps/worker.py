@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from backproplab import runs, signals
 from backproplab.sweeps import state, stats
 from backproplab.sweeps.spec import MNIST
 
@@ -93,6 +93,11 @@ def execute(task: dict[str, Any], data: Any, callback: Callable[[int, float], No
         raise
     except Exception as exc:  # this run fails, with its reason; the sweep goes on
         error = _one_line(exc)
+        if isinstance(exc, runs.DamagedCheckpoint):  # `sweep` has no --overwrite: its way out is --retry-failed
+            error = (
+                f"checkpoint {exc.path} {exc.why}; run the sweep again with --retry-failed to train this run "
+                "from scratch"
+            )
         try:
             state.record_failure(folder, config.to_dict(), error)  # not when another process holds the folder
         except OSError:
@@ -114,23 +119,24 @@ def worker_main(conn: Any, source: str, data_dir: str | None, validation_size: i
     """A local worker: load the data, then run the tasks ``conn`` sends until it sends None.
 
     Messages back: ``("ready", pid)``, ``("steps", n)``, ``("done", result)``,
-    ``("interrupted", folder)``, ``("fatal", message)``. SIGINT/SIGTERM stop the current run at its
-    next step (marked interrupted, with its checkpoint), then the worker exits; so does a closed pipe
-    (the sweep process is gone: killed, or its terminal closed).
+    ``("interrupted", folder)``, ``("fatal", message)``. SIGINT, SIGTERM and SIGHUP
+    (:func:`backproplab.signals.requested`) stop the current run at its next step (marked
+    interrupted, with its checkpoint), then the worker exits; so does a closed pipe (the sweep
+    process is gone: killed, or its terminal closed).
     """
-    stop = [False]
+    with signals.requested() as received:
+        _serve(conn, source, data_dir, validation_size, threads, received)
+
+
+def _serve(conn: Any, source: str, data_dir: str | None, validation_size: int, threads: int, stop: list) -> None:
+    """:func:`worker_main`'s loop; ``stop`` is non-empty once the worker must stop."""
 
     def send(message: tuple) -> None:
         try:
             conn.send(message)
         except OSError:  # nobody is listening any more: stop as on Ctrl-C, keeping the run's checkpoint
-            stop[0] = True
+            stop.append(0)
 
-    def on_signal(signum: int, frame: Any) -> None:
-        stop[0] = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     import torch
 
     torch.set_num_threads(threads)
@@ -140,7 +146,7 @@ def worker_main(conn: Any, source: str, data_dir: str | None, validation_size: i
         send(("fatal", _one_line(exc)))
         return
     send(("ready", os.getpid()))
-    while not stop[0]:
+    while not stop:
         try:
             task = conn.recv()
         except EOFError:
@@ -155,7 +161,7 @@ def worker_main(conn: Any, source: str, data_dir: str | None, validation_size: i
             if now - last[0] > 0.5:
                 send(("steps", unsent[0]))
                 unsent[0], last[0] = 0, now
-            if stop[0]:
+            if stop:
                 raise KeyboardInterrupt
 
         try:
