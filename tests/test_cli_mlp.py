@@ -189,3 +189,23 @@ def test_sigterm_stops_an_mlp_run_with_metrics(tmp_path, monkeypatch, capsys) ->
     assert "stopped by SIGTERM" in _one_line(capsys)
     record = json.loads((out / "metrics.json").read_text())
     assert record["status"] == "interrupted" and record["final"]["passes_run"] == 0
+
+
+def test_a_full_disk_is_one_line_and_metrics_json_says_failed(tmp_path, monkeypatch, capsys) -> None:
+    """The mlp run on a full disk goes through the one disk-error path the dcn command has (issue 21, item 9's
+    neighbour): one line naming the cause and the command to go on, and metrics.json status failed."""
+    import errno
+
+    from backproplab.experiments import mlp_run
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "loss.png"))
+
+    monkeypatch.setattr(mlp_run, "_draw", full_disk)
+    out = tmp_path / "run"
+    code = main(["mlp", "--dataset", "xor", "--hidden", "4", "--passes", "20", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "Traceback" not in err
+    assert f"cannot write the run in {out}: No space left on device" in err and "--overwrite" in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and "No space left on device" in metrics["final"]["error"]

@@ -415,7 +415,7 @@ def _checkpoint(tmp_path, fake_mnist) -> tuple[Path, dict]:
         (lambda s: b"not a checkpoint at all", "is damaged or not a backproplab checkpoint"),
         (lambda s: {k: v for k, v in s.items() if k != "config"}, "lacks its 'config' entry"),
         (lambda s: {**s, "format": 99}, "has format 99; this version reads format 1"),
-        (lambda s: {**s, "random": {"torch": torch.zeros(3, dtype=torch.uint8)}}, "random state is damaged"),
+        (lambda s: {**s, "random": {"torch": torch.zeros(3, dtype=torch.uint8)}}, "has a damaged random state"),
         (lambda s: {**s, "model": {**s["model"], "fc1_w": torch.zeros(2, 2)}}, "fc1_w: (2, 2) vs (1024, 3136)"),
         (lambda s: {**s, "step": "three"}, "has a damaged 'step' entry"),
         (lambda s: [1, 2, 3], "is not a backproplab checkpoint"),

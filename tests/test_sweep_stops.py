@@ -122,16 +122,28 @@ def _task(config: TrainConfig, retry_failed: bool = False) -> dict:
     return {"config": config.to_dict(), "retry_failed": retry_failed, "threads": 1}
 
 
-def test_a_damaged_checkpoint_names_retry_failed_which_then_trains_the_run_anew(tmp_path) -> None:
+def _damage_random_state(path) -> None:
+    import torch
+
+    state = torch.load(path, weights_only=True)
+    torch.save({**state, "random": {"torch": torch.zeros(3, dtype=torch.uint8)}}, path)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda path: path.write_bytes(b"not a checkpoint"), _damage_random_state],
+    ids=["not-a-checkpoint", "random-state"],
+)
+def test_a_damaged_checkpoint_names_retry_failed_which_then_trains_the_run_anew(tmp_path, damage) -> None:
     """The damaged-checkpoint advice named --overwrite, which `sweep` lacks, and --retry-failed resumed
-    and failed again on every call (item 12)."""
+    and failed again on every call (item 12); a damaged random state too."""
     data = small(None, 5000)
     folder = tmp_path / "run"
     config = TrainConfig(steps=4, batch_size=10, eval_every=2, monitor_every=2, out=str(folder), threads=1)
     assert execute(_task(config), data)["status"] == "completed"
     record = _metrics(folder)
     (folder / "metrics.json").write_text(json.dumps({**record, "status": "interrupted"}))
-    (folder / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    damage(folder / "checkpoint.pt")
     failed = execute(_task(config), data)
     assert failed["status"] == "failed"
     assert "--retry-failed" in failed["error"] and "--overwrite" not in failed["error"]

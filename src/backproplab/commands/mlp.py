@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from backproplab import runs, signals
@@ -93,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         record = run_mlp(config, out, progress=not args.quiet, overwrite=args.overwrite)
     except TrainingDiverged as exc:
         raise UsageError(f"{exc} (curves and metrics.json are in the run folder)") from None
+    except OSError as exc:  # a full disk, a read-only folder: one line, and metrics.json where it fits
+        if exc.errno not in runs.WRITE_ERRORS:
+            raise
+        raise runs.failed_to_write(out, ENGINE, asdict(config), exc, "mlp") from None
     except KeyboardInterrupt as interrupt:
         print(f"backproplab mlp: {signals.reason(interrupt)}; metrics.json says how far it got", file=sys.stderr)
         return signals.exit_code(interrupt)

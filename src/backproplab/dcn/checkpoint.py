@@ -70,12 +70,13 @@ def random_states(device: torch.device) -> dict[str, Any]:
     return states
 
 
-def restore_random_states(states: dict[str, Any], device: torch.device) -> None:
-    """Put back the random states of :func:`random_states` (checked: a wrong one is a UsageError)."""
+def restore_random_states(path: Path, states: dict[str, Any], device: torch.device) -> None:
+    """Put back the random states of :func:`random_states` from the checkpoint at ``path`` (checked: a wrong
+    one is :class:`~backproplab.runs.DamagedCheckpoint`, whose way out a sweep words as its own)."""
     expected = torch.get_rng_state()
     state = states.get("torch")
     if not (isinstance(state, torch.Tensor) and state.dtype == expected.dtype and state.shape == expected.shape):
-        raise UsageError("the checkpoint's random state is damaged; start the run again with --overwrite")
+        raise runs.damaged_checkpoint(path, "has a damaged random state")
     torch.set_rng_state(state)
     if device.type == "cuda" and "cuda" in states:
         torch.cuda.set_rng_state(states["cuda"], device)

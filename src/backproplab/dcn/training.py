@@ -190,7 +190,7 @@ class TorchEngine:
             raise runs.damaged_checkpoint(
                 path, f"does not match this run ({type(exc).__name__} in its optimizer or data state)"
             ) from exc
-        restore_random_states(checkpoint["random"], self.device)
+        restore_random_states(path, checkpoint["random"], self.device)
 
     def save_checkpoint(self, path: Path, meta: dict[str, Any], data_state: dict[str, Any]) -> None:
         state = {

@@ -4,25 +4,9 @@ The command line lists and checks these names without torch; :mod:`backproplab.d
 :mod:`backproplab.dcn.optim` build the network and the optimizer from the same entries. Names mean
 what they mean in the NumPy engine (``xavier_normal``, ``he_normal``, ``relu``, ``adam``...).
 
-Optimizer default learning rates were chosen for this network with the course's initialisation
-(truncated normal, std 0.1), batch 50: a sweep of 400 steps (7,000 images) per candidate rate,
-scored on 2,000 validation images (seed 0, one CPU thread). ``--lr`` overrides them.
-
-=========  ==========  ============  =========================================================
-name       default lr  400 steps     what it is (other candidates tried: accuracy)
-=========  ==========  ============  =========================================================
-sgd        0.01        93.6%         plain SGD (0.003: 88.3%, 0.03: 94.7%)
-momentum   0.01        96.9%         heavy-ball momentum 0.9 (0.001: 94.1%, 0.003: 96.6%)
-nesterov   0.01        96.6%         Nesterov momentum 0.9 (0.001: 94.6%, 0.003: 95.7%)
-adagrad    0.003       96.6%         AdaGrad (0.001: 93.7%; 0.01: 96.4% after a loss spike)
-adadelta   1.0         97.4%         AdaDelta, rho 0.9 (0.03: 92.2%, 0.1: 94.8%)
-rmsprop    1e-4        94.9%         RMSProp, alpha 0.99 (1e-5: 79.7%, 3e-5: 90.2%)
-adam       1e-4        93.7%         Adam, betas (0.9, 0.999): the course's choice
-adamw      1e-4        93.8%         Adam with decoupled weight decay 0.01
-=========  ==========  ============  =========================================================
-
-Adam's slower start is the course's small rate; over the full 5,500 steps it reaches about 98.9% test
-accuracy (98.85% measured with benchmarks/bench_dcn.py --full).
+Each optimizer's default learning rate is the rate that trained this network best in a short sweep with the
+course's initialisation and batch (the measurement: docs/results.md, "Default learning rates of the DCN's
+optimizers"); ``--lr`` overrides it.
 """
 
 from __future__ import annotations
