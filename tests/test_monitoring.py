@@ -179,3 +179,24 @@ def test_tensor_stats_agrees_with_numpy(values: np.ndarray) -> None:
     assert stats.std == pytest.approx(finite.std(), rel=1e-6, abs=1e-6)
     assert stats.bucket_counts.sum() == finite.size
     assert stats.bucket_limits[0] <= finite.min() and stats.bucket_limits[-1] >= finite.max()
+
+
+def test_a_resumed_event_file_is_read_after_the_first_even_within_one_second(tmp_path, monkeypatch) -> None:
+    """Readers take event files in name order: creation second, then a counter compared as text. A resumed run
+    whose file starts in the same second with counter 10 after 9 was read first, and TensorBoard's reader then
+    dropped the first attempt's steps as orphaned (a resume test failed so on a fresh clone)."""
+    import itertools
+
+    from tensorboard.summary.writer import event_file_writer
+
+    from backproplab.monitoring import SummaryWriter, read_scalars
+
+    counter = itertools.count(9)
+    monkeypatch.setattr(event_file_writer._global_uid, "get", lambda: next(counter))
+    with SummaryWriter(tmp_path) as first:
+        for step in range(3):
+            first.add_scalar("train/loss", 10.0 - step, step)
+    with SummaryWriter(tmp_path, purge_step=3) as resumed:
+        for step in range(3, 5):
+            resumed.add_scalar("train/loss", 10.0 - step, step)
+    assert [step for step, _ in read_scalars(tmp_path)["train/loss"]] == [0, 1, 2, 3, 4]

@@ -180,6 +180,19 @@ def _histogram_proto(stats: TensorStats) -> HistogramProto:
     )
 
 
+def _wait_for_a_later_second(logdir: Path) -> None:
+    """Start the next event file in a later second than every one already in ``logdir``.
+
+    Readers, TensorBoard's included, take a run's event files in name order, which is the creation second and
+    then a per-process counter compared as text ("...10" before "...9"). A file started in the same second as
+    an earlier one can so be read first, and the earlier file's steps then count as orphaned and are dropped.
+    """
+    stamps = (f.name.split(".")[3] for f in logdir.glob("events.out.tfevents.*"))
+    seconds = [int(stamp) for stamp in stamps if stamp.isdigit()]
+    if seconds:
+        time.sleep(max(0.0, max(seconds) + 1 - time.time()))
+
+
 class SummaryWriter:
     """Append TensorBoard events to a new event file in ``logdir`` (a context manager).
 
@@ -196,6 +209,7 @@ class SummaryWriter:
     ) -> None:
         self.logdir = Path(logdir)
         self.logdir.mkdir(parents=True, exist_ok=True)
+        _wait_for_a_later_second(self.logdir)
         self._writer = EventFileWriter(str(self.logdir), max_queue_size=100, flush_secs=flush_secs)
         self._closed = False
         if purge_step is not None:
