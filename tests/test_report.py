@@ -237,7 +237,7 @@ def test_report_sweep_section_claims_a_ranking_only_where_the_paired_gap_exceeds
         part = page[page.index(f'id="sweep-quick-{factor}"') :]
         part = part[: part.index("<h", 1)]
         claimed = f"{low} has the lowest test error, ahead of every other value by more than the noise (2 seeds)"
-        tied = "all 2 values are indistinguishable at this budget (2 seeds)"
+        tied = "both values are indistinguishable at this budget (2 seeds)"
         assert (claimed in part, tied in part) == (resolved, not resolved), (factor, diffs)
         verdicts.add(resolved)
     print("quick 2c verdicts (resolved per factor):", verdicts)

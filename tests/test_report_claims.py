@@ -79,7 +79,7 @@ def test_the_claim_names_a_lowest_value_only_where_its_paired_gaps_exceed_the_no
     assert lowest_claim({"relu": relu, "sigmoid": sigmoid}) == (
         "relu has the lowest test error, ahead of every other value by more than the noise (2 seeds)"
     )
-    assert lowest_claim({"relu": relu, "elu": elu}) == "all 2 values are indistinguishable at this budget (2 seeds)"
+    assert lowest_claim({"relu": relu, "elu": elu}) == "both values are indistinguishable at this budget (2 seeds)"
     assert lowest_claim({"relu": relu, "elu": elu, "gelu": gelu, "sigmoid": sigmoid}) == (
         "relu, elu are indistinguishable at this budget for the lowest test error (2 seeds); gelu, sigmoid are "
         "higher by more than the noise"

@@ -130,7 +130,8 @@ def lowest_claim(by_seed: Mapping[str, Mapping[Any, float | None]], what: str = 
     tied = [lowest, *(v for v, g in gaps.items() if not g.resolved)]
     worse = [v for v, g in gaps.items() if g.resolved]
     if not worse:
-        return f"all {len(tied)} values are indistinguishable at this budget ({seeds} seeds)"
+        count = "both" if len(tied) == 2 else f"all {len(tied)}"
+        return f"{count} values are indistinguishable at this budget ({seeds} seeds)"
     if len(tied) == 1:
         return f"{lowest} has the lowest {what}, ahead of every other value by more than the noise ({seeds} seeds)"
     return (
