@@ -19,6 +19,7 @@ SHARED_SETTINGS = (
     "batch_size",
     "dropout",
     "eval_every",
+    "eval_images",
     "monitor_every",
     "device",
     "precision",

@@ -124,6 +124,16 @@ class TrainConfig:
         group=_OUT,
         shapes="record",
     )
+    eval_images: int | None = setting(
+        None,
+        "validation images scored at intermediate evaluations (the first N of the validation set; the test set is "
+        "skipped there); the last evaluation scores the whole validation and test sets",
+        check=positive_int,
+        metavar="N",
+        group=_OUT,
+        default_text="all, and the test set, at every evaluation",
+        shapes="record",
+    )
     monitor_every: int = setting(
         100,
         "steps between histogram/statistics summaries",

@@ -40,6 +40,10 @@ MONITORED = (
 #: Every evaluation's numbers: ``eval/<key>`` in TensorBoard, the curves and ``final`` of metrics.json.
 EVAL_KEYS = ("validation_error", "test_error", "validation_accuracy", "test_accuracy")
 
+#: The curves' count of validation images each evaluation scored (fewer than the set where ``eval_images`` is set,
+#: at every evaluation but the last; those evaluations have no test numbers).
+VALIDATION_IMAGES = "validation_images"
+
 #: The learning rate of the update at each monitored step (``train/learning_rate``).
 LEARNING_RATE_TAG = "train/learning_rate"
 

@@ -9,6 +9,11 @@ One run writes to its own folder (``config.out_dir()``), whichever engine ``conf
   :data:`~backproplab.mnist_net.contract.MONITORED`, the histogram ``<name>`` and scalars
   ``<name>/{min,max,mean,std,nonfinite}`` on the current batch; every ``eval_every`` steps (and at
   the end) ``eval/<key>`` for :data:`~backproplab.mnist_net.contract.EVAL_KEYS` over the whole sets.
+  With ``eval_images`` set, the evaluations before the last score only the first ``eval_images``
+  validation images and skip the test set: their ``eval/test_*`` tags are not written and their
+  test numbers in the curves are NaN (null in metrics.json); the last evaluation scores both whole
+  sets, and training is the same step for step (evaluation draws no random numbers). Each curve
+  point records how many validation images it scored (``validation_images``).
   Training tags use the index of the step being taken (0 .. steps-1); evaluation tags use the
   number of steps done (1100 = one epoch of 55,000 images in batches of 50).
 - ``config.json`` (every setting), written first; ``metrics.json`` at the end, also when the run
@@ -39,7 +44,13 @@ from backproplab import runs
 from backproplab.divergence import DivergenceWatch, chance_accuracy
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.mnist_net.config import TRAJECTORY_FIELDS, TrainConfig
-from backproplab.mnist_net.contract import EVAL_KEYS, LEARNING_RATE_TAG, MONITORED, learning_rate_at
+from backproplab.mnist_net.contract import (
+    EVAL_KEYS,
+    LEARNING_RATE_TAG,
+    MONITORED,
+    VALIDATION_IMAGES,
+    learning_rate_at,
+)
 from backproplab.mnist_net.engine import Engine, engine_for
 from backproplab.monitoring import SummaryWriter, tensor_stats
 from backproplab.progress import progress_bar
@@ -155,6 +166,12 @@ def write_summaries(writer: SummaryWriter, tensors: dict[str, Any], step: int) -
             writer.add_stats(name, tensor_stats(tensors[name]), step)
 
 
+def write_evaluation(writer: SummaryWriter, record: dict[str, Any], done: int) -> None:
+    """``eval/<key>`` of the numbers the evaluation measured (an evaluation on a validation subset has no test
+    numbers: no point rather than a NaN or a stale one)."""
+    writer.add_scalars({f"eval/{k}": record[k] for k in EVAL_KEYS if math.isfinite(record[k])}, done)
+
+
 def _warn(message: str) -> None:
     from tqdm.auto import tqdm
 
@@ -198,6 +215,12 @@ class _Run:
         self.batches = engine.batches(data.train)
         self.validation = engine.eval_set(data.validation.images, data.validation.labels)
         self.test = engine.eval_set(data.test.images, data.test.labels)
+        self.subset = None  # the first eval_images validation images, for the evaluations before the last
+        if config.eval_images is not None:
+            n = config.eval_images
+            self.subset = engine.eval_set(data.validation.images[:n], data.validation.labels[:n])
+        self.validation_count = len(data.validation.labels)
+        self.subset_count = min(config.eval_images or 0, self.validation_count)
         self.steps_per_epoch = len(data.train.labels) / config.batch_size
         self.chance = chance_accuracy(data.validation.labels)
         self.say = _printer(progress)
@@ -233,8 +256,9 @@ class _Run:
             **self.hardware,
             **extra,
         }
-        keys = ("step", "epoch", "train_loss", *EVAL_KEYS)
-        curves = {key: [record[key] for record in self.history] for key in keys}
+        keys = ("step", "epoch", "train_loss", *EVAL_KEYS, VALIDATION_IMAGES)
+        # .get: a checkpoint written before evaluations recorded their validation images lacks the count
+        curves = {key: [record.get(key) for record in self.history] for key in keys}
         metrics = runs.metrics_record(
             self.engine.record_name, status, self.config.to_dict(), final, curves, wall_total, rate
         )
@@ -278,20 +302,27 @@ class _Run:
     def evaluate(self, done: int) -> None:
         """Evaluate, log, judge and checkpoint after ``done`` steps."""
         config, engine, writer = self.config, self.engine, self.writer
+        whole = self.subset is None or done == config.steps
         record = runs.evaluation_record(
             done,
             self.steps_per_epoch,
             self.recent_losses,
-            engine.accuracy(self.validation),
-            engine.accuracy(self.test),
+            engine.accuracy(self.validation if whole else self.subset),
+            engine.accuracy(self.test) if whole else math.nan,
         )
+        record[VALIDATION_IMAGES] = self.validation_count if whole else self.subset_count
         self.recent_losses = []
         self.history.append(record)
-        writer.add_scalars({f"eval/{k}": record[k] for k in EVAL_KEYS}, done)
+        write_evaluation(writer, record, done)
         writer.flush()
+        scored = (
+            f", test error {record['test_error']:.2%}"
+            if whole
+            else f" (first {self.subset_count} images; the test set at the end)"
+        )
         self.say(
             f"step {done}/{config.steps} (epoch {record['epoch']:.2f}): validation error "
-            f"{record['validation_error']:.2%}, test error {record['test_error']:.2%}"
+            f"{record['validation_error']:.2%}{scored}"
         )
         reason = self.watch.accuracy(record["validation_accuracy"], self.chance, record["epoch"])
         if reason is not None:
@@ -311,7 +342,7 @@ class _Run:
         bar = progress_bar(config.steps, enabled=self.progress, initial=self.start, desc=config.run_name(), unit="step")
         if self.resumed and self.history and self.history[-1]["step"] == self.start:
             # the purge removed the checkpoint's own evaluation: write it again
-            writer.add_scalars({f"eval/{k}": self.history[-1][k] for k in EVAL_KEYS}, self.start)
+            write_evaluation(writer, self.history[-1], self.start)
         self.began = time.perf_counter()
         try:
             for step in range(self.start, config.steps):

@@ -137,8 +137,10 @@ def parse_list(flag: str, text: str, kind: type = str) -> list[Any]:
 
 
 def trajectory_key(config: TrainConfig, data: str = MNIST) -> dict[str, Any]:
-    """Every setting that shapes a run's trajectory (hashed into its folder name)."""
-    key = {name: getattr(config, name) for name in TRAJECTORY_FIELDS}
+    """Every setting that shapes a run's trajectory or its record (hashed into its folder name). A setting left
+    at None (its default: ``eval_images``) is left out, so a run's folder keeps the name it had before the
+    setting existed."""
+    key = {name: getattr(config, name) for name in TRAJECTORY_FIELDS if getattr(config, name) is not None}
     key["lr"] = config.learning_rate
     key["steps"] = config.steps
     if data != MNIST:
