@@ -93,7 +93,9 @@ def test_subset_scores_the_first_n_validation_images(tmp_path) -> None:
     data = synthetic_mnist(60, 20)
     train(config(tmp_path, "all", eval_images=20), data, progress=False)
     train(config(tmp_path, "whole"), data, progress=False)
-    assert saved(tmp_path / "all")["curves"]["validation_error"] == saved(tmp_path / "whole")["curves"]["validation_error"]
+    assert (
+        saved(tmp_path / "all")["curves"]["validation_error"] == saved(tmp_path / "whole")["curves"]["validation_error"]
+    )
     data.validation.labels[SUBSET:] = (data.validation.labels[SUBSET:] + 1) % 10  # wrong answers past the subset
     train(config(tmp_path, "changed-tail", eval_images=SUBSET), data, progress=False)
     train(config(tmp_path, "subset", eval_images=SUBSET), synthetic_mnist(60, 20), progress=False)

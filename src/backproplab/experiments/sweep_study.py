@@ -6,7 +6,8 @@ the page can size its claims to the spread between seeds (:mod:`backproplab.repo
 
 - quick: the course's run and one other activation, initialisation and optimizer (4 settings, 8 runs),
   12 steps of 16 images on MNIST subsets (:func:`quick_data`), one worker: a preview the tests build;
-- default (``make report``): ``--preset course`` (20 settings, 40 runs) at :data:`DEFAULT_STEPS` steps;
+- default (``make report``): ``--preset course`` (20 settings, 40 runs) at :data:`DEFAULT_STEPS` steps,
+  its evaluations before the last on :data:`DEFAULT_EVAL_IMAGES` validation images and no test images;
 - full (``report --full``): ``--preset course`` and ``--preset lr`` at the course's 5,500 steps.
 
 The sweeps live in ``<root>/sweep-runs-<key>/<name>/`` and are kept when a build is interrupted (the
@@ -31,6 +32,9 @@ from backproplab.experiments.store import Arrays, Result, result_folder, run_or_
 STUDY = "sweep"
 MODES = ("quick", "default", "full")
 DEFAULT_STEPS = 600
+#: Validation images the default sweep's evaluations before the last score (the last scores the 5,000 validation
+#: and 10,000 test images): an evaluation of all 15,000 costs about as much as 100 training steps of 50 images.
+DEFAULT_EVAL_IMAGES = 1000
 #: Seeds per setting (``seed``, ``seed + 1``, ...): two is the fewest that shows a spread.
 SEEDS = 2
 FULL_STEPS = 5500
@@ -80,7 +84,13 @@ def sweep_specs(mode: str, seed: int) -> list[Any]:
             )
         ]
     if mode == "default":
-        base = {"steps": DEFAULT_STEPS, "eval_every": 200, "monitor_every": 50, "seed": seed}
+        base = {
+            "steps": DEFAULT_STEPS,
+            "eval_every": 200,
+            "eval_images": DEFAULT_EVAL_IMAGES,
+            "monitor_every": 50,
+            "seed": seed,
+        }
         return [SweepSpec(name="course", preset="course", seeds=seeds_from(seed), base=base)]
     if mode == "full":
         # the course's evaluation every epoch, as `backproplab sweep --preset course` evaluates by default

@@ -117,24 +117,46 @@ def gaps_to_lowest(by_seed: Mapping[str, Mapping[Any, float | None]]) -> tuple[s
     return lowest, {v: paired_gap(by_seed[lowest], seeds) for v, seeds in by_seed.items() if v != lowest}
 
 
+@dataclass(frozen=True)
+class Finding:
+    """What :data:`RULE` supports about the lowest value: ``tied`` (the lowest mean first, then each value whose
+    paired gap to it does not pass), ``worse`` (higher by more than the noise), ``seeds`` (the most of a value)."""
+
+    tied: tuple[Any, ...]
+    worse: tuple[Any, ...]
+    seeds: int
+
+    def key(self) -> tuple[bool, frozenset[Any], frozenset[Any]]:
+        """What a reader takes from it (order aside): two findings with one key say the same."""
+        if self.seeds < 2:
+            return False, frozenset(), frozenset()
+        return True, frozenset(self.tied), frozenset(self.worse)
+
+
+def lowest_finding(by_seed: Mapping[str, Mapping[Any, float | None]]) -> Finding:
+    """The :class:`Finding` of ``by_seed`` (value -> seed -> an error, lower is better)."""
+    lowest, gaps = gaps_to_lowest(by_seed)
+    seeds = max(spread(s.values()).seeds for s in by_seed.values())
+    tied = (lowest, *(v for v, g in gaps.items() if not g.resolved))
+    return Finding(tied, tuple(v for v, g in gaps.items() if g.resolved), seeds)
+
+
 def lowest_claim(by_seed: Mapping[str, Mapping[Any, float | None]], what: str = "test error") -> str:
     """What the numbers support about the lowest ``what``, by :data:`RULE`: one value resolved from all
     others, the values indistinguishable from the lowest, or none when one seed gives no spread to judge by."""
-    lowest, gaps = gaps_to_lowest(by_seed)
-    seeds = max(spread(s.values()).seeds for s in by_seed.values())
+    finding = lowest_finding(by_seed)
+    tied, worse, seeds, lowest = list(finding.tied), list(finding.worse), finding.seeds, finding.tied[0]
     if seeds < 2:
         return (
             f"one seed per value: no spread to size the gaps against, so no ranking is claimed ({lowest} has "
             f"the lowest {what} of this one draw)"
         )
-    tied = [lowest, *(v for v, g in gaps.items() if not g.resolved)]
-    worse = [v for v, g in gaps.items() if g.resolved]
     if not worse:
         count = "both" if len(tied) == 2 else f"all {len(tied)}"
         return f"{count} values are indistinguishable at this budget ({seeds} seeds)"
     if len(tied) == 1:
         return f"{lowest} has the lowest {what}, ahead of every other value by more than the noise ({seeds} seeds)"
     return (
-        f"{', '.join(tied)} are indistinguishable at this budget for the lowest {what} ({seeds} seeds); "
-        f"{', '.join(worse)} {'is' if len(worse) == 1 else 'are'} higher by more than the noise"
+        f"{', '.join(map(str, tied))} are indistinguishable at this budget for the lowest {what} ({seeds} seeds); "
+        f"{', '.join(map(str, worse))} {'is' if len(worse) == 1 else 'are'} higher by more than the noise"
     )
