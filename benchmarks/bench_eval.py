@@ -4,8 +4,9 @@ One run of the default report's sweep (:func:`backproplab.experiments.sweep_stud
 600 steps, evaluation every 200, monitoring every 50, on MNIST, one thread as each sweep worker runs) trained
 with every evaluation scoring the whole validation and test sets, then with the evaluations before the last
 scoring the first ``--eval-images`` validation images only, then also monitoring every 100 steps. Prints each
-wall time, the ratio to the first, and whether the final numbers agree bit for bit (they must: evaluation and
-monitoring do not change the trajectory).
+wall time and CPU time (the process's, all threads: steadier than the wall time on a shared machine), their ratio
+to the first, and whether the final numbers agree bit for bit (they must: evaluation and monitoring do not change
+the trajectory).
 
     python benchmarks/bench_eval.py [--steps 600] [--eval-images 1000] [--threads 1] [--out DIR]
 
@@ -55,14 +56,17 @@ def main() -> None:
     first, reference = None, None
     for index, (label, change) in enumerate(variants.items()):
         config = TrainConfig(**{**base, **change, "threads": args.threads, "out": str(root / f"run{index}")})
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         metrics = train(config, data, progress=False)
-        wall = time.perf_counter() - began
+        wall, cpu = time.perf_counter() - began, time.process_time() - cpu_began
         final = {k: metrics["final"][k] for k in ("validation_error", "test_error")}
-        first = first or wall
+        first = first or (wall, cpu)
         reference = reference or final
         same = "same final numbers" if final == reference else f"DIFFERENT final numbers {final} vs {reference}"
-        print(f"  {label:55s} {wall:7.1f} s  ratio {wall / first:5.2f}  ({same})")
+        print(
+            f"  {label:52s} wall {wall:6.1f} s (ratio {wall / first[0]:4.2f}), CPU {cpu:6.1f} s "
+            f"(ratio {cpu / first[1]:4.2f}); {same}"
+        )
     steps, evals = base["steps"], base["steps"] // base["eval_every"]
     print(f"{steps} steps, {evals} evaluations; load average after: {os.getloadavg()[0]:.1f}; runs in {root}")
 

@@ -138,7 +138,7 @@ def test_folders_that_are_not_finished_course_sweeps_are_one_line_errors(sweeps,
     lr = make_sweep(tmp_path / "lr", FULL, [FULL], preset="lr")
     with pytest.raises(UsageError, match="holds a sweep of preset 'lr', not --preset course"):
         rank_agreement(lr)
-    with pytest.raises(UsageError, match="no fewer than the full sweep's"):
+    with pytest.raises(UsageError, match="no fewer than the --full sweep's 600; give the shorter sweep as --short"):
         rank_agreement(short, full)
     unfinished = next(p for p in full.iterdir() if p.is_dir())
     (unfinished / "metrics.json").unlink()

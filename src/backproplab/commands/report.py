@@ -54,6 +54,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_RESULTS_DIR,
         help="folder of finished experiments, one subfolder per study and settings; reused when complete",
     )
+    p.add_argument(
+        "--course-sweep",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a finished `backproplab sweep --preset course` (5,500 steps): 2c shows its ranking per factor beside "
+        "this report's, with Kendall's tau, and marks each finding that changes with the budget (--full compares "
+        "with its own 5,500-step sweep)",
+    )
     p.add_argument("--rerun", action="store_true", help="train every experiment again instead of reusing results")
     p.add_argument("--single-file", action="store_true", help="embed the figures in index.html (data URIs)")
     add_quiet(p)
@@ -97,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         rerun=args.rerun,
         single_file=args.single_file,
         implementation=implementation,
+        course_sweep=args.course_sweep,
     )
     print(f"report written to {args.out / 'index.html'}")
     return 0

@@ -5,7 +5,8 @@ Three sizes, one per report mode (:func:`sweep_specs`), each setting trained wit
 the page can size its claims to the spread between seeds (:mod:`backproplab.report.claims`):
 
 - quick: the course's run and one other activation, initialisation and optimizer (4 settings, 8 runs),
-  12 steps of 16 images on MNIST subsets (:func:`quick_data`), one worker: a preview the tests build;
+  12 steps of 16 images on MNIST subsets (:func:`quick_data`), one worker: a preview the tests build (its
+  first evaluation on half the validation subset, as the default mode's);
 - default (``make report``): ``--preset course`` (20 settings, 40 runs) at :data:`DEFAULT_STEPS` steps,
   its evaluations before the last on :data:`DEFAULT_EVAL_IMAGES` validation images and no test images;
 - full (``report --full``): ``--preset course`` and ``--preset lr`` at the course's 5,500 steps.
@@ -70,7 +71,7 @@ def sweep_specs(mode: str, seed: int) -> list[Any]:
     from backproplab.sweeps.spec import SweepSpec
 
     if mode == "quick":
-        base = {"steps": 12, "batch_size": 16, "eval_every": 6, "monitor_every": 3, "seed": seed}
+        base = {"steps": 12, "batch_size": 16, "eval_every": 6, "eval_images": 100, "monitor_every": 3, "seed": seed}
         return [
             SweepSpec(
                 name="quick",

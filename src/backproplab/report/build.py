@@ -104,13 +104,15 @@ def build_report(
     rerun: bool = False,
     single_file: bool = False,
     implementation: Any = None,
+    course_sweep: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write ``index.html``, ``figures/`` and ``metrics.json`` to ``out_dir`` (replacing a previous report
     whole, or leaving it untouched if anything fails). Studies are reused from ``results_dir`` (default
     ``runs/report``) unless ``rerun``; ``quick``: shortened studies, ``full``: the sweep at the course's
     length with a learning-rate search and two seeds; ``single_file`` embeds the figures in the page.
     ``implementation``: a learner's network for part 1 (see :mod:`backproplab.exercise.implementation`).
-    Returns the metrics."""
+    ``course_sweep``: a finished ``sweep --preset course`` folder whose ranking 2c sets beside its own (checked
+    before anything trains). Returns the metrics."""
     if quick and full:
         raise UsageError("--quick and --full contradict each other; pass one of them")
     names = section_names(sections)
@@ -121,6 +123,10 @@ def build_report(
     outputs.check_not_inside(results, "--results", final, "--out")
     _remove_abandoned_builds(final)
     check_data(names, data_dir, progress)
+    if course_sweep is not None:  # a wrong folder is refused now, not after hours of training
+        from backproplab.report.sweep_budgets import check_course_sweep
+
+        check_course_sweep(course_sweep, "quick" if quick else "full" if full else "default", seed)
     ctx = ReportContext(
         out_dir=final,
         final_dir=final,
@@ -132,6 +138,7 @@ def build_report(
         data_dir=Path(data_dir) if data_dir else None,
         rerun=rerun,
         implementation=implementation,
+        course_sweep=Path(course_sweep) if course_sweep is not None else None,
     )
     start = time.perf_counter()
     run_order = sorted(names, key=lambda name: SECTIONS[name].shows_others)

@@ -16,6 +16,7 @@ class ReportContext:
     figures go to ``out_dir/figures``. ``final_dir``: where the page will live (paths on the page are
     relative to it). ``results_dir``: the finished experiments. ``quick`` picks the shortened studies, ``full``
     the course-length ones (the sweep at 5,500 steps with the learning-rate search and two seeds).
+    ``course_sweep``: a finished course sweep the 2c section compares its ranking with.
     ``metrics`` collects each section's numbers for ``metrics.json``; ``answers`` the one-line answer
     per assignment item (``"1a"``...) for the map at the top of the page."""
 
@@ -30,6 +31,8 @@ class ReportContext:
     rerun: bool = False
     #: a learner's network to run in part 1 instead of the reference's (``report --implementation``)
     implementation: Any = None
+    #: a finished ``sweep --preset course`` folder whose ranking 2c sets beside its own (``report --course-sweep``)
+    course_sweep: Path | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     answers: dict[str, Text] = field(default_factory=dict)
 

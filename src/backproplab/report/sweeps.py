@@ -19,8 +19,8 @@ import numpy as np
 
 from backproplab import hints
 from backproplab.experiments.store import Result
-from backproplab.experiments.sweep_study import FULL_STEPS, LAYERS, run_sweep_study
-from backproplab.report import claims
+from backproplab.experiments.sweep_study import FULL_STEPS, LAYERS, QUICK_SUBSETS, run_sweep_study
+from backproplab.report import claims, sweep_budgets
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Raw, Section, Text, code, figure_id, link, markup
 
@@ -29,6 +29,8 @@ FACTORS = {"activation": "Nonlinearities", "init": "Initialisations", "optimizer
 INSIDE = {"activation": "activation_inside.png", "init": "init_inside.png", "optimizer": "optimizer_loss.png"}
 #: Always predicting "1" scores 11.35% on the MNIST test set: an error near 88.65% is chance level.
 CHANCE_ERROR = 0.8865
+#: The MNIST test set the last evaluation scores whole.
+TEST_IMAGES = 10_000
 
 
 def mode_of(ctx: ReportContext) -> str:
@@ -95,10 +97,12 @@ def render(result: Result, ctx: ReportContext) -> Section:
     sweeps = result.metrics["sweeps"]
     section = Section("Nonlinearities, initialisations and training algorithms (sweeps)", ANCHOR)
     answers: list[Text] = []
-    for name, sweep in sweeps.items():
-        answers += _render_sweep(section, name, sweep, result, ctx, lead=len(sweeps) > 1)
+    budgets = sweep_budgets.agreements(ctx, result)  # the first sweep against full-length runs, where there are any
+    for index, (name, sweep) in enumerate(sweeps.items()):
+        compared = budgets if index == 0 else {}
+        answers += _render_sweep(section, name, sweep, result, ctx, lead=len(sweeps) > 1, budgets=compared)
     section.heading("Set against the literature", "sweep-literature")
-    section.bullets(_literature(sweeps))
+    section.bullets(_literature(sweeps, budgets if result.metrics["mode"] != "full" else None))
     folders = [ctx.relative(result.folder.parent / s["folder"]) for s in sweeps.values()]
     section.paragraph(
         markup(
@@ -138,7 +142,13 @@ def _copy_figures(ctx: ReportContext, result: Result, name: str, sweep: dict[str
 
 
 def _render_sweep(
-    section: Section, name: str, sweep: dict[str, Any], result: Result, ctx: ReportContext, lead: bool
+    section: Section,
+    name: str,
+    sweep: dict[str, Any],
+    result: Result,
+    ctx: ReportContext,
+    lead: bool,
+    budgets: dict[str, list[Any]],
 ) -> list[Text]:
     table, inside = sweep["table"], sweep["inside"]
     rows = table["runs"]
@@ -197,8 +207,11 @@ def _render_sweep(
             trade,
             " ",
             Raw(lr_text),
+            _evaluation_text(config, steps, mode),
         )
     )
+    if budgets:
+        section.paragraph(sweep_budgets.intro(budgets, ctx.course_sweep, ctx.relative))
     answers: list[Text] = []
     for factor, title in FACTORS.items():
         if factor not in groups:
@@ -230,10 +243,18 @@ def _render_sweep(
         )  # fmt: skip
         claim = claims.lowest_claim(by_seed) if lowest is not None else ""
         section.bullets(_observations(factor, summary, reference, claim))
+        later = ""
+        if factor in budgets:
+            changed, full_claim = sweep_budgets.render(section, factor, title, anchor, budgets[factor])
+            full_steps = budgets[factor][0].full.steps
+            if mode != "full":  # the page's own claim is the full budget's under --full
+                same = f"(the same at {full_steps:,} steps) "
+                later = f"(at {full_steps:,} steps: {full_claim}) " if changed else same
         if claim:
             answers += ["; "] if answers else []
             answers += [
                 f"{factor}: {claim}. ",
+                later,
                 link(table_anchor, "table"),
                 ", ",
                 link(figure_id(curves), "curves") if curves else "",
@@ -266,6 +287,30 @@ def _render_sweep(
     if not answers:
         answers = ["No factor took two values in this sweep"]
     return [f"{name} sweep: " if lead else "", *answers, ". "]
+
+
+def _evaluation_text(config: dict[str, Any], steps: int, mode: str) -> str:
+    """The evaluation trade, where the runs scored a validation subset before their last evaluation."""
+    subset, every = config.get("eval_images"), config.get("eval_every")
+    if not subset or not every or every >= steps:
+        return ""
+    evaluations = steps // every + (steps % every != 0)
+    validation, test = (
+        (QUICK_SUBSETS["validation"], QUICK_SUBSETS["test"])
+        if mode == "quick"
+        else (config.get("validation_size", 5000), TEST_IMAGES)
+    )
+    subset = min(subset, validation)
+    now = (evaluations - 1) * subset + validation + test
+    return (
+        f" Evaluation: the runs are evaluated every {every} steps; the evaluations before the last score only the "
+        f"first {subset:,} of the {validation:,} validation images and not the test set, and the last scores both "
+        "whole sets, so every final number on this page is on the whole sets. The validation curves' earlier points "
+        f"therefore carry {math.sqrt(validation / subset):.1f} times the sampling noise of a whole-set point, and a "
+        f"run's best validation error may come from such a point. The trade: each run scores {now:,} images instead "
+        f"of {evaluations * (validation + test):,}, and trains exactly as it would with every evaluation whole (the "
+        "time this saves is measured on the guide's results page)."
+    )
 
 
 def _gaps(by_seed: dict[Any, dict[Any, float | None]]) -> tuple[Any, dict[Any, claims.PairedGap]]:
@@ -428,38 +473,55 @@ def _observations(factor: str, summary: dict[Any, dict[str, Any]], reference: di
     return notes
 
 
-def _literature(sweeps: dict[str, Any]) -> list[Text]:
-    """Published findings (verified in ``SWEEPS.md``), each set against this build's numbers."""
+def _literature(sweeps: dict[str, Any], budgets: dict[str, list[Any]] | None = None) -> list[Text]:
+    """Published findings (verified in ``SWEEPS.md``), each set against this build's numbers and, with ``budgets``
+    (:func:`sweep_budgets.agreements` of a shorter sweep), against the full-length runs' too."""
     first = next(iter(sweeps.values()))
     tuned = next((s for s in sweeps.values() if "lr_search" in s["table"]), None)
     _, groups = slices(first["table"]["runs"])
     if tuned is not None:  # optimizers compared at their tuned rates, not mixed with the default-rate runs
         groups = {**groups, "optimizer": slices(tuned["table"]["runs"])[1].get("optimizer", {})}
+    budgets = budgets or {}
 
     def seeds_of(factor: str, value: str) -> dict[Any, float | None]:
         return _by_seed(groups.get(factor, {}).get(value, []))
 
-    def err(factor: str, value: str) -> str:
-        return _with_spread(claims.spread(seeds_of(factor, value).values()))
+    def full_seeds(factor: str, value: str) -> dict[Any, float | None]:
+        return dict(budgets[factor][0].full.errors["test_error"].get(value, {})) if factor in budgets else {}
 
-    def compare(factor: str, low: str, high: str, holds: str, fails: str) -> str:
-        """``holds`` when ``low`` has the lower error by more than the noise, ``fails`` when ``high`` has."""
-        gap = claims.paired_gap(seeds_of(factor, low), seeds_of(factor, high))
-        numbers = f"{low} {err(factor, low)} vs {high} {err(factor, high)}"
+    def compare(factor: str, low: str, high: str, holds: str, fails: str, source=seeds_of) -> tuple[str, str]:
+        """(text, outcome): ``holds`` when ``low`` has the lower error by more than the noise, ``fails`` when
+        ``high`` has."""
+        gap = claims.paired_gap(source(factor, low), source(factor, high))
+        err = {v: _with_spread(claims.spread(source(factor, v).values())) for v in (low, high)}
+        numbers = f"{low} {err[low]} vs {high} {err[high]}"
         if gap.pairs == 0:
-            return "not measured in this build."
+            return "not measured in this build.", "none"
         if gap.pairs < 2:
-            return f"{numbers}: one seed, so no ranking is claimed."
+            return f"{numbers}: one seed, so no ranking is claimed.", "one seed"
         if not gap.resolved:
-            return f"{numbers}: indistinguishable at this budget ({gap.pairs} seeds, by the rule above)."
-        return f"{numbers}, {holds if gap.mean > 0 else fails}."
+            return f"{numbers}: indistinguishable at this budget ({gap.pairs} seeds, by the rule above).", "tie"
+        return f"{numbers}, {holds if gap.mean > 0 else fails}.", "holds" if gap.mean > 0 else "fails"
 
-    def among(factor: str, values: tuple[str, ...]) -> str:
-        present = {v: seeds_of(factor, v) for v in values if claims.spread(seeds_of(factor, v).values()).seeds}
+    def among(factor: str, values: tuple[str, ...], source=seeds_of) -> tuple[str, Any]:
+        present = {v: source(factor, v) for v in values if claims.spread(source(factor, v).values()).seeds}
         if len(present) < 2:
-            return "not measured in this build."
-        listed = ", ".join(f"{v} {err(factor, v)}" for v in present)
-        return f"{listed} test error; by the rule above, {claims.lowest_claim(present)}."
+            return "not measured in this build.", "none"
+        listed = ", ".join(f"{v} {_with_spread(claims.spread(present[v].values()))}" for v in present)
+        return f"{listed} test error; by the rule above, {claims.lowest_claim(present)}.", (
+            claims.lowest_finding(present).key()
+        )
+
+    def judged(kind: Any, factor: str, *args: Any) -> str:
+        """The finding at this budget and, where full-length runs are compared, whether it holds there."""
+        text, outcome = kind(factor, *args)
+        if factor not in budgets or outcome == "none":
+            return text
+        later, later_outcome = kind(factor, *args, source=full_seeds)
+        steps = budgets[factor][0].full.steps
+        if later_outcome == outcome:
+            return f"{text} The same at {steps:,} steps."
+        return f"{text} At {steps:,} steps: {later} This finding changes with the budget."
 
     quick = all(s.get("mode") == "quick" for s in sweeps.values())
     caveat = ["Quick mode: these runs are a few steps long, so the comparisons below only show that the page is "
@@ -468,20 +530,21 @@ def _literature(sweeps: dict[str, Any]) -> list[Text]:
         *caveat,
         "Glorot & Bengio (2010): sigmoid with small random initialisation trains slowly and poorly (the top hidden "
         "layer saturates). Here: "
-        + compare("activation", "relu", "sigmoid", "sigmoid ends worse than relu, as reported",
-                  "sigmoid ends better than relu, unlike the report"),
+        + judged(compare, "activation", "relu", "sigmoid", "sigmoid ends worse than relu, as reported",
+                 "sigmoid ends better than relu, unlike the report"),
         "Glorot, Bordes & Bengio (2011): rectifier networks perform as well as or better than tanh networks. Here: "
-        + compare("activation", "relu", "tanh", "relu ends better, as reported", "tanh ends better, unlike the report"),
+        + judged(compare, "activation", "relu", "tanh", "relu ends better, as reported",
+                 "tanh ends better, unlike the report"),
         "Glorot & Bengio (2010): the normalised (Xavier) initialisation helps tanh; He et al. (2015): Var[w] = "
         "2/fan_in for ReLU networks speeds early training compared with Xavier; the course's truncated normal uses "
         "a fixed std 0.1. Here (relu network): "
-        + among("init", ("xavier_normal", "he_normal", "truncated_normal"))
+        + judged(among, "init", ("xavier_normal", "he_normal", "truncated_normal"))
         + " The per-layer spreads are in the initialisation figure.",
         "Kingma & Ba (2015): Adam makes fast early progress; Wilson et al. (2017): adaptive methods can generalise "
         "worse than well-tuned SGD with momentum, and tuning the learning rate per optimizer changes the ranking. "
         + ("With rates tuned per optimizer: " if tuned is not None
            else "At default rates, not tuned in this build (not the tuned comparison Wilson et al. ask for): ")
-        + among("optimizer", ("adam", "sgd", "momentum")),
+        + judged(among, "optimizer", ("adam", "sgd", "momentum")),
         "For scale: TensorFlow's Deep MNIST tutorial reports about 99.2% test accuracy after 20,000 steps of Adam "
         "1e-4; always predicting \"1\" scores 11.35%.",
     ]  # fmt: skip

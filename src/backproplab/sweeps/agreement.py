@@ -227,22 +227,29 @@ def budgets(rows: list[dict[str, Any]], short: list[dict[str, Any]] | None = Non
     return out
 
 
-def rank_agreement(full: str | Path, short: str | Path | None = None) -> list[Agreement]:
-    """Per factor and shorter budget, how its ranking compares with the finished course sweep ``full``'s final
-    one; ``short``: a finished short sweep (the default report's) to compare too. One-line :class:`UsageError`
-    for a folder that is not a finished sweep, or a short sweep that is not shorter."""
-    rows = read_sweep(full, "--full")
-    short_rows = read_sweep(short, "--short", preset=None) if short is not None else None
+def by_factor(
+    full: str | Path, short: str | Path | None = None, flags: tuple[str, str] = ("--full", "--short")
+) -> dict[str, list[Agreement]]:
+    """factor -> an :class:`Agreement` per shorter budget (shortest first) of the finished course sweep ``full``
+    and, given, the finished shorter sweep ``short``. ``flags``: what the messages call the two folders.
+    One-line :class:`UsageError` for a folder that is not a finished sweep, or a short sweep that is not shorter."""
+    rows = read_sweep(full, flags[0])
+    short_rows = read_sweep(short, flags[1], preset=None) if short is not None else None
     longest = max(r["steps"] for r in rows)
     if short_rows and max(r["steps"] for r in short_rows) >= longest:
         raise UsageError(
-            f"--short: its runs train {max(r['steps'] for r in short_rows):,} steps, no fewer than the full "
-            f"sweep's {longest:,}; give the shorter sweep as --short and the longer as --full"
+            f"{flags[1]}: its runs train {max(r['steps'] for r in short_rows):,} steps, no fewer than the "
+            f"{flags[0]} sweep's {longest:,}; give the shorter sweep as {flags[1]} and the longer as {flags[0]}"
         )
-    out = []
-    for factor, listed in budgets(rows, short_rows).items():
-        out += [Agreement(factor, budget, listed[-1]) for budget in listed[:-1]]
-    return out
+    return {
+        factor: [Agreement(factor, budget, listed[-1]) for budget in listed[:-1]]
+        for factor, listed in budgets(rows, short_rows).items()
+    }
+
+
+def rank_agreement(full: str | Path, short: str | Path | None = None) -> list[Agreement]:
+    """:func:`by_factor` as one list, factor by factor (``--full`` and ``--short`` in the messages)."""
+    return [a for listed in by_factor(full, short).values() for a in listed]
 
 
 def markdown_table(agreements: list[Agreement]) -> str:
