@@ -148,3 +148,26 @@ def test_cli_refuses_a_bad_count_in_one_line(tmp_path, capsys, value) -> None:
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == [err] and "--eval-images" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_sweep_curves_say_their_earlier_points_are_a_subset(tmp_path) -> None:
+    import matplotlib.pyplot as plt
+
+    from backproplab.sweeps import figures
+
+    def groups(eval_images: int | None) -> dict:
+        out = {}
+        for value in ("relu", "tanh"):
+            folder = tmp_path / f"{value}-{eval_images}"
+            folder.mkdir()
+            curves = {"step": [200, 400, 600], "validation_error": [0.3, 0.2, 0.1]}
+            metrics = {"config": {"eval_images": eval_images}, "curves": curves}
+            (folder / "metrics.json").write_text(json.dumps(metrics))
+            out[value] = [{"folder": folder, "activation": value, "seed": 0, "test_error": 0.1}]
+        return out
+
+    subset = figures.curves_figure("activation", groups(1000)).axes[0].get_title()
+    whole = figures.curves_figure("activation", groups(None)).axes[0].get_title()
+    plt.close("all")
+    assert subset == "validation error by activation\n(first 1,000 images but the last point)"
+    assert whole == "validation error by activation"

@@ -161,11 +161,24 @@ def _per_value(
         _band(ax, [get(r) for r in members], _label(factor, value), scale=scale, color=f"C{index % 10}")
 
 
+def _subset(groups: Groups) -> int | None:
+    """The validation images the runs' evaluations before the last scored (``eval_images``), else None."""
+    for members in groups.values():
+        for row in members:
+            config = (read_metrics(row["folder"]) or {}).get("config") or {}
+            if config.get("eval_images"):
+                return int(config["eval_images"])
+    return None
+
+
 def curves_figure(factor: str, groups: Groups) -> Any:
-    """Validation error (%) and training loss against step, one line per value, one legend."""
+    """Validation error (%) and training loss against step, one line per value, one legend; where the runs
+    evaluated a validation subset before their last evaluation, the panel's title says so."""
     fig, (left, right) = _panels(2, PANEL_SIZE[0] * 1.5)
     _per_value(left, factor, groups, lambda r: _curves_of(r, "validation_error"), scale=100)
-    left.set(xlabel="step", ylabel="validation error (%)", title=f"validation error by {factor}")
+    subset = _subset(groups)
+    title = f"validation error by {factor}" + (f"\n(first {subset:,} images but the last point)" if subset else "")
+    left.set(xlabel="step", ylabel="validation error (%)", title=title)
     _per_value(right, factor, groups, lambda r: _series(_stats(r).get("loss")))
     right.set(xlabel="step", ylabel="training loss", title=f"training loss by {factor}")
     for ax in (left, right):
