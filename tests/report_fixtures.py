@@ -34,6 +34,18 @@ def build_quick_report(tmp_path_factory, testrun_uid: str) -> tuple[Path, Path]:
     return out, results
 
 
+def build_quick_sections(tmp_path_factory, testrun_uid: str, sections: list[str]) -> tuple[Path, Path]:
+    """(report folder, results folder) of a quick report of ``sections`` only, its studies trained into (or
+    reused from) the shared results folder, so that the full quick report reuses them and they it."""
+    results = shared_results(tmp_path_factory, testrun_uid)
+    results.mkdir(parents=True, exist_ok=True)
+    out = tmp_path_factory.mktemp("quick-sections") / "report"
+    with open(results.parent / f"{results.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build_report(out, sections=sections, quick=True, progress=False, results_dir=results)
+    return out, results
+
+
 def tree_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder``, by relative path."""
     return {
