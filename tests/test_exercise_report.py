@@ -159,3 +159,43 @@ def test_a_wrong_dcn_is_refused_naming_the_failing_check(tmp_path: Path, capsys)
         "expected (2, 4, 12, 12); the dcn section uses your network once checks 2a, 2a-step, 2b pass"
     ) in err
     assert not out.exists()
+
+
+def test_tensorboard_views_of_a_learner_show_their_run_only(tmp_path: Path, monkeypatch) -> None:
+    """Screenshots (faked: they need chromium) are taken over the learner's DCN run folder, of the two
+    dashboards one run has, and leave the built-in report's views of all runs in place."""
+    from types import SimpleNamespace
+
+    from backproplab.report import tensorboard_views
+    from backproplab.report.context import ReportContext
+
+    results = tmp_path / "results"
+    learner_run, other_run = results / "dcn-learner" / "run", results / "dcn-other" / "run"
+    for run in (learner_run, other_run):
+        run.mkdir(parents=True)
+        (run / "events.out.tfevents.1").write_bytes(b"events")
+    built_in_view = results / "tensorboard-builtin"
+    built_in_view.mkdir()
+    (built_in_view / "config.json").write_text(json.dumps({"logdir": "."}))
+    calls = []
+
+    def fake_screenshots(logdir, out_dir, names=None, wait=0.0):
+        calls.append((Path(logdir), names))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (out_dir / f"{name}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        return {name: out_dir / f"{name}.png" for name in names}
+
+    monkeypatch.setattr(tensorboard_views, "available", lambda: True)
+    monkeypatch.setattr(tensorboard_views, "screenshots", fake_screenshots)
+    page = tmp_path / "page"
+    ctx = ReportContext(out_dir=page, final_dir=page, results_dir=results, implementation=SimpleNamespace(folder="ws"))
+    ctx.tensorboard_logdir = learner_run.parent  # as the dcn section sets it
+    result = tensorboard_views.run(ctx)
+    assert calls == [(learner_run.parent, ("scalars", "histograms"))]
+    assert result.config["logdir"] == "dcn-learner" and built_in_view.is_dir()
+    ctx.figures_dir.mkdir(parents=True)
+    text = tensorboard_views.render(result, ctx).render(str)
+    assert "These views show the learner&#x27;s DCN run only" in text
+    assert hints.tensorboard("../results/dcn-learner") in text and "HPARAMS" not in text
+    assert ctx.metrics["tensorboard"]["screenshots"] == ["histograms", "scalars"]
