@@ -199,3 +199,17 @@ def test_tensorboard_views_of_a_learner_show_their_run_only(tmp_path: Path, monk
     assert "These views show the learner&#x27;s DCN run only" in text
     assert hints.tensorboard("../results/dcn-learner") in text and "HPARAMS" not in text
     assert ctx.metrics["tensorboard"]["screenshots"] == ["histograms", "scalars"]
+
+
+def test_the_learners_dcn_engine_refuses_settings_the_starter_does_not_build() -> None:
+    from types import SimpleNamespace
+
+    from backproplab.errors import UsageError
+    from backproplab.exercise.learner_dcn import LearnerTorchEngine
+    from backproplab.mnist_net.config import TrainConfig
+
+    engine = LearnerTorchEngine(SimpleNamespace(forward_backward=None))
+    for setting, value in (("activation", "elu"), ("init", "he_normal")):
+        with pytest.raises(UsageError, match=f"--{setting} {value}: the learner's DCN of part 2 is checked with"):
+            engine.check(TrainConfig(**{setting: value}))
+    engine.check(TrainConfig())  # the course's settings: accepted
