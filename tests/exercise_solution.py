@@ -138,10 +138,12 @@ SOLUTION: dict[tuple[str, str, str], str] = {
             x = max_pool_2x2(a)
             if capture is not None:
                 capture[f"{layer}/net_input"], capture[f"{layer}/activation"], capture[f"{layer}/pooled"] = z, a, x
-        z = x.flatten(1) @ self.fc1_w.T + self.fc1_b
+        z = F.linear(x.flatten(1), self.fc1_w, self.fc1_b)
         a = F.relu(z)
-        h = F.dropout(a, self.dropout, self.training)
-        logits = h @ self.fc2_w.T + self.fc2_b
+        h = a
+        if self.training and self.dropout > 0:  # inverted dropout, its mask drawn as the reference draws it
+            h = a * (torch.rand(a.shape, device=a.device) >= self.dropout).to(a.dtype).mul_(1 / (1 - self.dropout))
+        logits = F.linear(h, self.fc2_w, self.fc2_b)
         if capture is not None:
             capture["fc1/net_input"], capture["fc1/activation"], capture["fc2/net_input"] = z, a, logits
         return logits

@@ -35,14 +35,14 @@ def build_quick_report(tmp_path_factory, testrun_uid: str) -> tuple[Path, Path]:
 
 
 def build_quick_sections(tmp_path_factory, testrun_uid: str, sections: list[str]) -> tuple[Path, Path]:
-    """(report folder, results folder) of a quick report of ``sections`` only, on the shared results: a study
-    trained here is the one the whole quick report reuses, and the other way round."""
+    """(report folder, results folder) of a quick report of ``sections`` only, its studies trained into (or
+    reused from) the shared results folder, so that the full quick report reuses them and they it."""
     results = shared_results(tmp_path_factory, testrun_uid)
     results.mkdir(parents=True, exist_ok=True)
-    out = tmp_path_factory.mktemp("quick-" + "-".join(sections)) / "report"
+    out = tmp_path_factory.mktemp("quick-sections") / "report"
     with open(results.parent / f"{results.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        build_report(out, quick=True, sections=sections, progress=False, results_dir=results)
+        build_report(out, sections=sections, quick=True, progress=False, results_dir=results)
     return out, results
 
 

@@ -129,3 +129,37 @@ def test_pack_a_finished_workspace_with_its_report(tmp_path: Path, capsys) -> No
     with zipfile.ZipFile(out) as zf:
         assert {"report/index.html", "report/figures/a.png", THREE}.issubset(zf.namelist())
     shutil.rmtree(ws / "report")
+
+
+def test_a_folder_over_the_size_cap_scores_zero_in_one_line_and_the_others_are_graded(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from backproplab.exercise import grading
+
+    subs = tmp_path / "submissions"
+    fine, big, many = subs / "fine", subs / "big", subs / "many"
+    for ws in (fine, big, many):
+        start_workspace(ws)
+        fill(ws, {"1b"})
+    with (big / "data.bin").open("wb") as f:  # sparse: its size counts, no disk is used
+        f.truncate(grading.MAX_SUBMISSION_BYTES + 1)
+    files = len(list(many.iterdir()))
+    for i in range(grading.MAX_FILES + 1 - files):
+        (many / f"note{i}.txt").write_text("x")
+    out = tmp_path / "grades"
+    assert main(["exercise", "grade", str(subs), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    rows = {row["submission"]: row for row in csv.DictReader((out / "grades.csv").open())}
+    assert float(rows["fine"]["total"]) == ITEMS["1b"].points  # graded as usual
+    limit = f"{grading.MAX_SUBMISSION_BYTES // 2**20} MiB"
+    too_large = f"too large: {grading.MAX_SUBMISSION_BYTES / 2**20 + 0.1:.1f} MiB, the limit is {limit}"
+    too_many = f"too many files: {grading.MAX_FILES + 1}, the limit is {grading.MAX_FILES}"
+    total = f"0 / {max_score(items_of_part('1')):g}"
+    assert f"big: {total} (not checked: {too_large})" in printed
+    assert f"many: {total} (not checked: {too_many})" in printed
+    for name, why in (("big", too_large), ("many", too_many)):
+        assert float(rows[name]["total"]) == 0.0
+        doc = json.loads((out / name / "results.json").read_text())
+        _check_gradescope(doc)
+        assert doc["output"] == f"not checked: {why}" and doc["score"] == 0.0
+        assert all(why in t["output"] for t in doc["tests"])

@@ -1,4 +1,4 @@
-"""``report --implementation``: part 1 built with the learner's network once its checks pass."""
+"""``report --implementation``: parts 1 and 2 built with the learner's networks once their checks pass."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backproplab import hints
 from backproplab.cli import main
 from backproplab.exercise.workspace import start_workspace
-from exercise_solution import THREE, fill, mutate
+from backproplab.monitoring import read_histograms, read_scalars
+from exercise_solution import DCN, SOLUTION, THREE, fill, mutate
+from report_fixtures import build_quick_sections
 
 
-def _workspace(tmp_path: Path, bodies: dict | None = None) -> Path:
+def _workspace(tmp_path: Path, bodies: dict | None = None, part: str = "1") -> Path:
     ws = tmp_path / "ws"
-    start_workspace(ws)
+    start_workspace(ws, part)
     fill(ws, bodies=bodies)
     return ws
 
@@ -77,7 +80,136 @@ def test_a_wrong_implementation_is_refused_naming_the_failing_check(tmp_path: Pa
     assert not out.exists()
 
 
-def test_implementation_builds_part_one_only(tmp_path: Path, capsys) -> None:
-    code = main(["report", "--sections", "moons,dcn", "--implementation", str(tmp_path), "--out", str(tmp_path / "r")])
-    assert code == 2
-    assert "leave out dcn" in capsys.readouterr().err
+def test_implementation_refuses_sections_it_cannot_build(tmp_path: Path, capsys) -> None:
+    part1 = tmp_path / "part1"
+    start_workspace(part1)
+    out = tmp_path / "r"
+    for sections, message in (
+        ("moons,sweeps", "leave out sweeps"),
+        ("tensorboard", "the tensorboard section shows your dcn section's run; add dcn to --sections"),
+        ("moons,dcn", f"--implementation {part1.resolve()}: no dcn_mnist.py there, which --sections moons,dcn needs"),
+    ):
+        code = main(["report", "--sections", sections, "--implementation", str(part1), "--out", str(out)])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and message in err and "\n" not in err, err
+    assert not out.exists()
+
+
+# Two quick DCN runs (40 steps): the learner's, and the built-in one that the full quick report reuses.
+@pytest.mark.timeout(360)
+def test_the_reference_dcn_in_a_workspace_gives_the_built_in_numbers(
+    tmp_path: Path, capsys, tmp_path_factory, testrun_uid
+) -> None:
+    # The learner's training step also notes each batch's size and its network's module: proof that it ran.
+    step = SOLUTION[(DCN, None, "forward_backward")]
+    assert step.count("        return logits, loss\n") == 1
+    noted = step.replace(
+        "        return logits, loss\n",
+        '        with open(__file__.replace("dcn_mnist.py", "steps.txt"), "a") as f:\n'
+        '            f.write(f"{x.shape[0]} {type(model).__module__}\\n")\n'
+        "        return logits, loss\n",
+    )
+    ws = _workspace(tmp_path, {(DCN, None, "forward_backward"): noted}, part="2")
+    mine_out = tmp_path / "mine"
+    argv = ["report", "--quick", "--no-progress", "--out", str(mine_out), "--results", str(tmp_path / "results")]
+    assert main([*argv, "--implementation", str(ws)]) == 0  # by default: dcn and tensorboard
+    assert f"the report runs your network: {ws.resolve()} (dcn_mnist.py; sha256" in capsys.readouterr().out
+    built_in_out, _ = build_quick_sections(tmp_path_factory, testrun_uid, ["dcn"])
+
+    assert (ws / "steps.txt").read_text().splitlines().count("50 dcn_mnist") == 40  # the run's 40 steps of 50
+    metrics = {}
+    runs = {}
+    for name, out in (("mine", mine_out), ("built-in", built_in_out)):
+        report = json.loads((out / "metrics.json").read_text())
+        metrics[name] = report["dcn"]
+        runs[name] = out / report["results"]["dcn"] / "run"
+    mine, ref = metrics["mine"], metrics["built-in"]
+    assert json.loads((mine_out / "metrics.json").read_text())["sections"] == ["dcn", "tensorboard"]
+    assert mine["implementation"]["folder"] == str(ws.resolve()) and "implementation" not in ref
+    # The same seed, weights drawn in the same order, the same operations: the same numbers, bit for bit.
+    for key in ("steps_done", "parameter_count", "test_accuracy", "validation_accuracy", "curves"):
+        assert mine[key] == ref[key], key
+    assert {**mine["config"], "out": None} == {**ref["config"], "out": None}
+    scalars, ref_scalars = read_scalars(runs["mine"]), read_scalars(runs["built-in"])
+    assert set(scalars) == set(ref_scalars) and "conv1/pooled/std" in scalars
+    for tag, series in ref_scalars.items():
+        assert scalars[tag] == series, tag
+    assert read_histograms(runs["mine"]) == read_histograms(runs["built-in"])
+
+    page = (mine_out / "index.html").read_text()
+    dcn_section = page[page.index('id="dcn"') : page.index('id="tensorboard"')]
+    assert f"This section ran the learner&#x27;s implementation: {ws.resolve()}, code sha256" in dcn_section
+    assert "after its checks 2a, 2a-step and 2b passed" in dcn_section
+    tensorboard_section = page[page.index('id="tensorboard"') :]
+    learner_run = runs["mine"].parent.resolve().relative_to(tmp_path.resolve())
+    assert hints.tensorboard(f"../{learner_run.as_posix()}") in tensorboard_section  # their run, no other
+
+
+def test_a_wrong_dcn_is_refused_naming_the_failing_check(tmp_path: Path, capsys) -> None:
+    wrong = mutate((DCN, None, "conv2d"), ("padding=W.shape[-1] // 2", "padding=0"))
+    ws = _workspace(tmp_path, bodies=wrong, part="2")
+    out = tmp_path / "report"
+    code = main(
+        ["report", "--quick", "--no-progress", "--sections", "dcn", "--out", str(out), "--implementation", str(ws)]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert (
+        f"--implementation {ws.resolve()}: check 2a failed: conv2d(x, W, b) gives shape (2, 4, 8, 8), "
+        "expected (2, 4, 12, 12); the dcn section uses your network once checks 2a, 2a-step, 2b pass"
+    ) in err
+    assert not out.exists()
+
+
+def test_tensorboard_views_of_a_learner_show_their_run_only(tmp_path: Path, monkeypatch) -> None:
+    """Screenshots (faked: they need chromium) are taken over the learner's DCN run folder, of the two
+    dashboards one run has, and leave the built-in report's views of all runs in place."""
+    from types import SimpleNamespace
+
+    from backproplab.report import tensorboard_views
+    from backproplab.report.context import ReportContext
+
+    results = tmp_path / "results"
+    learner_run, other_run = results / "dcn-learner" / "run", results / "dcn-other" / "run"
+    for run in (learner_run, other_run):
+        run.mkdir(parents=True)
+        (run / "events.out.tfevents.1").write_bytes(b"events")
+    built_in_view = results / "tensorboard-builtin"
+    built_in_view.mkdir()
+    (built_in_view / "config.json").write_text(json.dumps({"logdir": "."}))
+    calls = []
+
+    def fake_screenshots(logdir, out_dir, names=None, wait=0.0):
+        calls.append((Path(logdir), names))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (out_dir / f"{name}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        return {name: out_dir / f"{name}.png" for name in names}
+
+    monkeypatch.setattr(tensorboard_views, "available", lambda: True)
+    monkeypatch.setattr(tensorboard_views, "screenshots", fake_screenshots)
+    page = tmp_path / "page"
+    ctx = ReportContext(out_dir=page, final_dir=page, results_dir=results, implementation=SimpleNamespace(folder="ws"))
+    ctx.tensorboard_logdir = learner_run.parent  # as the dcn section sets it
+    result = tensorboard_views.run(ctx)
+    assert calls == [(learner_run.parent, ("scalars", "histograms"))]
+    assert result.config["logdir"] == "dcn-learner" and built_in_view.is_dir()
+    ctx.figures_dir.mkdir(parents=True)
+    text = tensorboard_views.render(result, ctx).render(str)
+    assert "These views show the learner&#x27;s DCN run only" in text
+    assert hints.tensorboard("../results/dcn-learner") in text and "HPARAMS" not in text
+    assert ctx.metrics["tensorboard"]["screenshots"] == ["histograms", "scalars"]
+
+
+def test_the_learners_dcn_engine_refuses_settings_the_starter_does_not_build() -> None:
+    from types import SimpleNamespace
+
+    from backproplab.errors import UsageError
+    from backproplab.exercise.learner_dcn import LearnerTorchEngine
+    from backproplab.mnist_net.config import TrainConfig
+
+    engine = LearnerTorchEngine(SimpleNamespace(forward_backward=None))
+    for setting, value in (("activation", "elu"), ("init", "he_normal")):
+        with pytest.raises(UsageError, match=f"--{setting} {value}: the learner's DCN of part 2 is checked with"):
+            engine.check(TrainConfig(**{setting: value}))
+    engine.check(TrainConfig())  # the course's settings: accepted

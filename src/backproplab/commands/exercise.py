@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backproplab.exercise.grading import MAX_FILES, MAX_SUBMISSION_BYTES
 from backproplab.exercise.items import ITEMS
 from backproplab.exercise.sandbox import Limits
 from backproplab.settings import add_arguments, add_quiet, common_help, given
@@ -68,7 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="grade a folder of submissions: grades.csv and a Gradescope results.json each",
         description="Check every submission (a zip or a folder, one per entry of SUBMISSIONS) with the "
         "learner's checks; write OUT/grades.csv (score per item, total) and OUT/<submission>/results.json "
-        "in Gradescope's format. " + _SAFETY,
+        "in Gradescope's format. A submission over "
+        f"{MAX_SUBMISSION_BYTES // 2**20} MiB or {MAX_FILES} files (a folder's files, or what a zip unpacks to) is "
+        "not checked: it scores 0 with one line that says why, and the others are graded. " + _SAFETY,
     )
     g.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions")
     g.add_argument(
@@ -132,6 +135,7 @@ def run_grade(args: argparse.Namespace) -> int:
         args.submissions, args.out, part=args.part, limits=Limits(**given(args, Limits)), progress=not args.quiet
     )
     for row in rows:
-        print(f"{row['submission']}: {row['total']:g} / {row['max_score']:g}")
+        why = f" (not checked: {row['unchecked']})" if row["unchecked"] else ""
+        print(f"{row['submission']}: {row['total']:g} / {row['max_score']:g}{why}")
     print(f"grades written to {args.out / 'grades.csv'}, results.json per submission in {args.out}")
     return 0

@@ -71,8 +71,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="build part 1's sections, moons (1a-1e) and deep (1f), with the networks of the exercise workspace DIR "
-        "(backproplab exercise start) once their checks pass; the page says which implementation ran",
+        help="build the sections of the exercise workspace DIR (backproplab exercise start) with its networks once "
+        "their checks pass: part 1's moons (1a-1e, after checks 1b-1e) and deep (1f, after 1b and 1f); part 2's "
+        "dcn (2a, 2b: the learner's DCN and training step in the MNIST run loop, after 2a, 2a-step and 2b) and "
+        "tensorboard (that run's views); by default every section the workspace has files for. The page says "
+        "which implementation ran",
     )
     p.set_defaults(func=run)
 
@@ -81,16 +84,20 @@ def run(args: argparse.Namespace) -> int:
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     implementation = None
     if args.implementation is not None:
-        from backproplab.exercise.implementation import REQUIRED, load_implementation
+        from backproplab.exercise.implementation import REQUIRED, load_implementation, sections_of
 
         if args.sections == default_sections():
-            sections = list(REQUIRED)
+            sections = sections_of(args.implementation)
         sections = [SECTIONS.canonical(s) for s in sections]
         others = [s for s in sections if s not in REQUIRED]
         if others:
             raise UsageError(
                 f"--implementation builds the sections {', '.join(REQUIRED)} with your network; "
                 f"leave out {', '.join(others)} (or build them without --implementation)"
+            )
+        if "tensorboard" in sections and "dcn" not in sections:
+            raise UsageError(
+                "--implementation: the tensorboard section shows your dcn section's run; add dcn to --sections"
             )
         implementation = load_implementation(args.implementation, sections)
         print(f"the report runs your network: {implementation.label}")

@@ -156,6 +156,8 @@ class TorchEngine:
     record_name = "dcn"
     checkpoint_name = CHECKPOINT_NAME
     own_files = (CHECKPOINT_NAME,)
+    #: one training step, (model, optimizer, x, y, autocast, capture) -> (logits, loss)
+    step = staticmethod(forward_backward)
 
     def check(self, config: TrainConfig) -> None:
         check_device(config.device)
@@ -172,10 +174,14 @@ class TorchEngine:
     def build(self, config: TrainConfig) -> None:
         torch.manual_seed(config.seed)
         # channels_last: oneDNN's convolutions run in NHWC; keeping the weights there avoids reorders.
-        model = DCN(config.activation, config.init, config.dropout)
+        model = self.new_model(config)
         self.model = model.to(self.device, memory_format=torch.channels_last)
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.lr)
         self.model.train()
+
+    def new_model(self, config: TrainConfig) -> torch.nn.Module:
+        """The network to train, drawn from the global torch seed (a learner's engine makes theirs)."""
+        return DCN(config.activation, config.init, config.dropout)
 
     def load_checkpoint(self, path: Path) -> dict[str, Any]:
         return load_checkpoint(path)
@@ -217,7 +223,7 @@ class TorchEngine:
     def forward_backward(
         self, x: torch.Tensor, y: torch.Tensor, capture: dict[str, torch.Tensor] | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        return forward_backward(self.model, self.optimizer, x.view(-1, 1, 28, 28), y, self.autocast, capture)
+        return self.step(self.model, self.optimizer, x.view(-1, 1, 28, 28), y, self.autocast, capture)
 
     def batch_accuracy(self, logits: torch.Tensor, y: torch.Tensor) -> float:
         return (logits.argmax(1) == y).float().mean().item()

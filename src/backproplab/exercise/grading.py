@@ -3,13 +3,16 @@
 ``output``, ``visibility``). Points per item come from :data:`~backproplab.exercise.items.ITEMS`.
 
 Every submission is copied (or unzipped) into a temporary folder first, so its checks cannot change
-the originals; zips are unpacked without absolute paths, ``..`` or links, within size limits.
+the originals; zips are unpacked without absolute paths, ``..`` or links. A submission larger than
+:data:`MAX_SUBMISSION_BYTES` or :data:`MAX_FILES` (a folder's files, or what a zip unpacks to) is not
+checked: it scores 0 with one line that says so, and the others are graded.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import shutil
 import tempfile
@@ -24,7 +27,8 @@ from backproplab.exercise.sandbox import Limits, check_workspace, counts_line, f
 from backproplab.io import write_json, write_text
 from backproplab.progress import progress_bar
 
-MAX_UNPACKED_BYTES = 64 * 2**20
+#: The largest submission that is checked: a folder's files (links not followed), or what a zip unpacks to.
+MAX_SUBMISSION_BYTES = 64 * 2**20
 MAX_FILES = 2000
 
 
@@ -42,6 +46,25 @@ def submissions_in(folder: Path) -> list[Path]:
     return found
 
 
+def check_size(total_bytes: int, files: int) -> None:
+    """BadSubmission when a submission of ``total_bytes`` in ``files`` files is over the limits."""
+    if total_bytes > MAX_SUBMISSION_BYTES:
+        mib = math.ceil(total_bytes * 10 / 2**20) / 10  # rounded up: never shown equal to the limit
+        raise BadSubmission(f"too large: {mib:.1f} MiB, the limit is {MAX_SUBMISSION_BYTES / 2**20:g} MiB")
+    if files > MAX_FILES:
+        raise BadSubmission(f"too many files: {files}, the limit is {MAX_FILES}")
+
+
+def folder_size(folder: Path) -> tuple[int, int]:
+    """(bytes, files) under ``folder``, links counted as themselves and never followed."""
+    total = files = 0
+    for root, dirs, names in os.walk(folder):
+        for name in [*names, *(d for d in dirs if Path(root, d).is_symlink())]:
+            total += Path(root, name).lstat().st_size
+            files += 1
+    return total, files
+
+
 def unpack(zip_path: Path, into: Path) -> None:
     """Extract ``zip_path`` into ``into`` safely: no absolute or ``..`` paths, no links, size-limited."""
     try:
@@ -50,8 +73,7 @@ def unpack(zip_path: Path, into: Path) -> None:
         raise BadSubmission(f"not a zip file or folder ({exc})") from None
     with zf:
         members = zf.infolist()
-        if len(members) > MAX_FILES or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-            raise BadSubmission(f"the zip unpacks to more than {MAX_FILES} files or {MAX_UNPACKED_BYTES // 2**20} MiB")
+        check_size(sum(m.file_size for m in members), len(members))
         for m in members:
             name = PurePosixPath(m.filename)
             if name.is_absolute() or ".." in name.parts or (m.external_attr >> 16) & 0o170000 == 0o120000:
@@ -76,9 +98,10 @@ def workspace_root(folder: Path, part: str) -> Path:
 
 
 def _failed_all(items: list[str], reason: str) -> list[dict[str, Any]]:
+    """Every item failed for ``reason``, a submission that could not be checked (``unchecked`` says why)."""
     return [
         {"item": n, "title": ITEMS[n].title, "status": "failed", "summary": reason, "score": 0.0,
-         "points": ITEMS[n].points, "details": []}
+         "points": ITEMS[n].points, "details": [], "unchecked": reason}
         for n in items
     ]  # fmt: skip
 
@@ -89,6 +112,7 @@ def grade_one(submission: Path, items: list[str], limits: Limits, part: str = "1
         copy = Path(tmp, "submission")
         try:
             if submission.is_dir():
+                check_size(*folder_size(submission))  # before the copy: a huge folder is never copied
                 shutil.copytree(submission, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 copy.mkdir()
@@ -113,9 +137,10 @@ def gradescope_results(results: list[dict[str, Any]]) -> dict[str, Any]:
         }
         for r in results
     ]
+    unchecked = next((r["unchecked"] for r in results if r.get("unchecked")), None)
     return {
         "score": float(sum(t["score"] for t in tests)),
-        "output": counts_line(results),
+        "output": f"not checked: {unchecked}" if unchecked else counts_line(results),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
@@ -132,7 +157,8 @@ def grade(
 ) -> list[dict[str, Any]]:
     """Grade every submission in ``submissions``; writes ``out/grades.csv`` and ``out/<name>/results.json``.
 
-    Returns one row per submission: its name, the score per item, the total and the maximum.
+    Returns one row per submission: its name, the score per item, the total, the maximum and ``unchecked``
+    (why it could not be checked: not a zip, too large...; None when it was checked).
     """
     folder, out = Path(submissions), Path(out)
     found = submissions_in(folder)
@@ -149,7 +175,8 @@ def grade(
             write_json(out / name / "results.json", gradescope_results(results))
             rows.append(
                 {"submission": name, **{r["item"]: r["score"] for r in results},
-                 "total": sum(r["score"] for r in results), "max_score": max_score(items)}
+                 "total": sum(r["score"] for r in results), "max_score": max_score(items),
+                 "unchecked": next((r["unchecked"] for r in results if r.get("unchecked")), None)}
             )  # fmt: skip
             if bar is not None:
                 bar.update()
@@ -157,7 +184,9 @@ def grade(
         if bar is not None:
             bar.close()
     text = io.StringIO()
-    writer = csv.DictWriter(text, ["submission", *items, "total", "max_score"], lineterminator="\n")
+    writer = csv.DictWriter(
+        text, ["submission", *items, "total", "max_score"], lineterminator="\n", extrasaction="ignore"
+    )
     writer.writeheader()
     writer.writerows(rows)
     write_text(out / "grades.csv", text.getvalue())

@@ -1,12 +1,18 @@
 """The learner's network in the report: their classes, loaded once their checks pass (``report --implementation``).
 
-The report's studies train networks with the reference :class:`~backproplab.scratch.trainer.Trainer`
+Part 1: the report's studies train networks with the reference :class:`~backproplab.scratch.trainer.Trainer`
 (it records the curves the figures need). :class:`LearnerNetwork` gives the learner's
 ``NeuralNetwork`` the interface the trainer and the studies use, with every number coming from
 the learner's own ``feedforward``, ``calculate_loss`` and ``backprop``; only the loop is the
 project's (the learner's ``fit_model`` is checked in item 1e).
 
-Unlike the checks, the report runs the learner's code in this process: it is their own report.
+Part 2: the DCN study trains the learner's ``DCN`` with their ``forward_backward`` through the
+project's MNIST run loop (:mod:`backproplab.exercise.learner_dcn`); its TensorBoard run is what the
+report's dcn and tensorboard sections show.
+
+Unlike the checks, the report runs the learner's code in this process: it is their own report, run
+on their machine, the checks (in a limited child process) have already run every function it calls,
+and a long training run keeps the loop's progress, Ctrl-C handling and run folder as any run does.
 """
 
 from __future__ import annotations
@@ -23,13 +29,32 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import UsageError
+from backproplab.exercise.child import DEFAULT_MODULES, MODULES
 from backproplab.exercise.handout import N_LAYER, THREE_LAYER
 from backproplab.exercise.sandbox import Limits, check_workspace
 from backproplab.exercise.workspace import workspace_modules
 from backproplab.scratch.trainer import Trainer
 
-#: The report sections built with the learner's network, and the checks each needs passed first.
-REQUIRED: dict[str, tuple[str, ...]] = {"moons": ("1b", "1c", "1d", "1e"), "deep": ("1b", "1f")}
+#: The report sections built with the learner's network, and the checks each needs passed first
+#: (tensorboard shows the learner's dcn run, so it needs what dcn needs).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "moons": ("1b", "1c", "1d", "1e"),
+    "deep": ("1b", "1f"),
+    "dcn": ("2a", "2a-step", "2b"),
+    "tensorboard": ("2a", "2a-step", "2b"),
+}
+
+
+def section_modules(section: str) -> list[str]:
+    """The learner's modules a section runs: those its checks import."""
+    modules = (m for item in REQUIRED[section] for m in MODULES.get(item, DEFAULT_MODULES))
+    return list(dict.fromkeys(modules))
+
+
+def sections_of(folder: str | os.PathLike[str]) -> list[str]:
+    """The sections a workspace can build: those whose modules are all in it."""
+    present = {name.removesuffix(".py") for name in workspace_modules(folder)}
+    return [s for s in REQUIRED if set(section_modules(s)) <= present]
 
 
 class LearnerNetwork:
@@ -99,10 +124,11 @@ class LearnerNetwork:
 
 @dataclass(frozen=True)
 class Implementation:
-    """A learner's workspace whose checks passed: where it is, a digest of its code, its network maker."""
+    """A learner's workspace whose checks passed: where it is, the SHA-256 of each of its modules' code,
+    the modules (imported), and what builds their networks."""
 
     folder: Path
-    digest: str
+    digests: dict[str, str]
     modules: dict[str, ModuleType]
 
     def network(self, *args: Any, **kwargs: Any) -> LearnerNetwork:
@@ -113,20 +139,29 @@ class Implementation:
         """A learner's DeepNeuralNetwork (the reference's constructor arguments), for the deep study."""
         return LearnerNetwork(self.modules[N_LAYER.module].DeepNeuralNetwork(*args, **kwargs))
 
-    def describe(self) -> dict[str, str]:
-        """What goes into a study's settings: a changed file is a new study, never a reused one."""
-        return {"folder": str(self.folder), "sha256": self.digest}
+    def dcn_engine(self) -> Any:
+        """A new torch engine running the learner's DCN and training step, for the MNIST run loop."""
+        from backproplab.exercise.learner_dcn import LearnerTorchEngine
+
+        return LearnerTorchEngine(self.modules[section_modules("dcn")[0]])
+
+    def digest(self, section: str | None = None) -> str:
+        """The SHA-256 of the code ``section`` runs (its modules, by name and content); None: of every
+        module loaded."""
+        h = hashlib.sha256()
+        for name in self.modules if section is None else section_modules(section):
+            h.update(name.encode() + b"\0" + self.digests[name].encode() + b"\0")
+        return h.hexdigest()
+
+    def describe(self, section: str) -> dict[str, str]:
+        """What goes into ``section``'s study settings: a change to the code it runs is a new study, never a
+        reused one (a change to another part's file is not)."""
+        return {"folder": str(self.folder), "sha256": self.digest(section)}
 
     @property
     def label(self) -> str:
-        return f"{self.folder / THREE_LAYER.filename} (sha256 {self.digest[:12]})"
-
-
-def _digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for name in workspace_modules(folder):
-        h.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
-    return h.hexdigest()
+        files = ", ".join(f"{m}.py" for m in self.modules)
+        return f"{self.folder} ({files}; sha256 {self.digest()[:12]})"
 
 
 def _import(folder: Path, names: list[str]) -> dict[str, ModuleType]:
@@ -149,7 +184,14 @@ def load_implementation(
     """The learner's implementation at ``folder`` once the checks ``sections`` need pass (see
     :data:`REQUIRED`); UsageError naming the first that does not."""
     folder = Path(folder).resolve()
-    modules = [name.removesuffix(".py") for name in workspace_modules(folder)]
+    workspace_modules(folder)  # UsageError when it is not a workspace
+    modules = list(dict.fromkeys(m for section in sections for m in section_modules(section)))
+    missing = [f"{m}.py" for m in modules if not (folder / f"{m}.py").is_file()]
+    if missing:
+        raise UsageError(
+            f"--implementation {folder}: no {', '.join(missing)} there, which --sections {','.join(sections)} "
+            f"needs (a workspace of the other part? start one with --part all, or leave those sections out)"
+        )
     required = [item for section in sections for item in REQUIRED[section]]
     for r in check_workspace(folder, list(dict.fromkeys(required)), limits):
         if r["status"] != "passed":
@@ -159,4 +201,5 @@ def load_implementation(
                 f"--implementation {folder}: check {r['item']} {why}; the {section} section uses your network once "
                 f"checks {', '.join(REQUIRED[section])} pass (see backproplab exercise check {folder})"
             )
-    return Implementation(folder, _digest(folder), _import(folder, modules))
+    digests = {m: hashlib.sha256((folder / f"{m}.py").read_bytes()).hexdigest() for m in modules}
+    return Implementation(folder, digests, _import(folder, modules))

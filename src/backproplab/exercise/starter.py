@@ -126,11 +126,8 @@ def learner_readme(part: str) -> str:
     """The learner's README: what to do, in which order, how to check."""
     rows = "\n".join(f"| {n} | {ITEMS[n].title} | {ITEMS[n].points:g} |" for n in items_of_part(part))
     files = ", ".join(f"`{name}`" for p in parts_of(part) for name in PART_FILES[p])
-    report = (
-        "\n    backproplab report --implementation . --out report    # part 1's report, with your networks"
-        if "1" in parts_of(part)
-        else ""
-    )
+    sections = {"1": "part 1's sections", "2": "part 2's sections (MNIST)", "all": "the sections of both parts"}
+    report = f"\n    backproplab report --implementation . --out report    # {sections[part]}, with your networks"
     return f"""# Your backproplab exercise
 
 Fill in the functions of {files} that raise `NotImplementedError("fill in (...)")`, item by item

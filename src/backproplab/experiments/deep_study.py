@@ -58,7 +58,7 @@ def run_deep_study(
     settings = deep_settings(quick=quick, seed=seed)
     network = None
     if implementation is not None:
-        settings["implementation"] = implementation.describe()
+        settings["implementation"] = implementation.describe(STUDY)
         network = implementation.deep_network
     return run_or_reuse(
         root,

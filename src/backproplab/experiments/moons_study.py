@@ -63,7 +63,7 @@ def run_moons_study(
     if implementation is not None:
         from backproplab.exercise.part1 import ACTIVATIONS
 
-        settings.update(implementation=implementation.describe(), checked_activations=list(ACTIVATIONS))
+        settings.update(implementation=implementation.describe(STUDY), checked_activations=list(ACTIVATIONS))
         settings["activations"] = [a for a in settings["activations"] if a in ACTIVATIONS]
         network = implementation.network
     return run_or_reuse(

@@ -73,9 +73,13 @@ def train(
     data: Any = None,
     progress: bool = True,
     callback: Callable[[int, float], None] | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """Train the network with the engine ``config.engine`` names; return the metrics also written to
     ``metrics.json``.
+
+    ``engine``: a new engine to run instead (the report's run of a learner's DCN,
+    :mod:`backproplab.exercise.learner_dcn`); everything else is this loop's as for any run.
 
     ``data``: a preloaded MNIST object (``mnist.load(...)``; it must have ``train``, ``validation``
     and ``test`` with ``images``, ``labels``, ``next_batch``, ``state_dict``/``load_state_dict``).
@@ -94,7 +98,7 @@ def train(
     (before any data is read), a folder in use or holding another run, and :class:`TrainingDiverged`
     (a ``UsageError``) when the run diverges.
     """
-    engine = engine_for(config)
+    engine = engine_for(config) if engine is None else engine
     engine.check(config)
     out = config.out_dir()
     with runs.claimed(out):

@@ -29,8 +29,11 @@ class ReportContext:
     seed: int = 0
     data_dir: Path | None = None
     rerun: bool = False
-    #: a learner's network to run in part 1 instead of the reference's (``report --implementation``)
+    #: a learner's network to run instead of the reference's (``report --implementation``)
     implementation: Any = None
+    #: the folder TensorBoard's views show (None: every run in ``results_dir``); with a learner's
+    #: network, the dcn section sets its run's folder
+    tensorboard_logdir: Path | None = None
     #: a finished ``sweep --preset course`` folder whose ranking 2c sets beside its own (``report --course-sweep``)
     course_sweep: Path | None = None
     metrics: dict[str, Any] = field(default_factory=dict)

@@ -17,9 +17,18 @@ LAYER_WEIGHTS = ("conv1/weights", "conv2/weights", "fc1/weights", "fc2/weights")
 
 
 def run(ctx: ReportContext) -> Result:
-    return run_dcn_study(
-        ctx.results_dir, quick=ctx.quick, seed=ctx.seed, data_dir=ctx.data_dir, rerun=ctx.rerun, progress=ctx.progress
+    result = run_dcn_study(
+        ctx.results_dir,
+        quick=ctx.quick,
+        seed=ctx.seed,
+        data_dir=ctx.data_dir,
+        rerun=ctx.rerun,
+        progress=ctx.progress,
+        implementation=ctx.implementation,
     )
+    if ctx.implementation is not None:
+        ctx.tensorboard_logdir = result.folder  # TensorBoard's views show the learner's run, not the others
+    return result
 
 
 def render(result: Result, ctx: ReportContext) -> Section:
@@ -31,6 +40,15 @@ def render(result: Result, ctx: ReportContext) -> Section:
     scalars, histograms = read_scalars(run_dir), read_histograms(run_dir)
     act = c["activation"]
     section = Section("A deep convolutional network on MNIST (PyTorch, TensorBoard)", ANCHOR)
+    implementation = result.config.get("implementation")
+    if implementation is not None:
+        section.paragraph(
+            f"This section ran the learner's implementation: {implementation['folder']}, code sha256 "
+            f"{implementation['sha256'][:12]}, after its checks 2a, 2a-step and 2b passed. Its weight_variable, "
+            "bias_variable, conv2d, max_pool_2x2 and DCN give the network, its forward_backward every training "
+            "step, and the tensors its forward captures every monitored statistic and histogram below; "
+            "backproplab's run loop draws the batches, takes the optimizer steps, evaluates and logs."
+        )
     epochs = m["steps_done"] * c["batch_size"] / sizes["train"]
     section.paragraph(
         f"The course's network, trained for {m['steps_done']:,} steps of {c['batch_size']} images ({epochs:.2f} "
@@ -151,6 +169,8 @@ def render(result: Result, ctx: ReportContext) -> Section:
     )
     # the run folder as seen from the page, never an absolute path
     ctx.metrics["dcn"] = {"result": ctx.relative(result.folder), **m, "config": {**c, "out": logdir}}
+    if implementation is not None:
+        ctx.metrics["dcn"]["implementation"] = implementation
     return section
 
 

@@ -13,6 +13,8 @@ build over unchanged runs reuses them instead of starting TensorBoard again.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -38,17 +40,35 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 STUDY = "tensorboard"
 
 
+def shown(ctx: ReportContext) -> tuple[Path, tuple[str, ...]]:
+    """(the folder TensorBoard is started over, the dashboards photographed): every run in the results
+    folder and all of :data:`DASHBOARDS`; with a learner's network, their DCN run's scalars and
+    histograms only (one run has no HParams)."""
+    if ctx.implementation is not None:
+        return ctx.tensorboard_logdir or ctx.results_dir, ("scalars", "histograms")
+    return ctx.results_dir, tuple(name for name, _ in DASHBOARDS)
+
+
+def _logdir_of(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "config.json").read_text())["logdir"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def run(ctx: ReportContext) -> Result:
     """The screenshots of the other sections' runs in ``ctx.results_dir`` (taken now, or reused when
     those runs' event files are unchanged); an empty result in quick mode or without chromium."""
     if ctx.quick or not available():
         return Result(ctx.results_dir, {}, {})
-    settings = {"events": events_fingerprint(ctx.results_dir), "dashboards": [name for name, _ in DASHBOARDS]}
+    logdir, names = shown(ctx)
+    where = Path(os.path.relpath(logdir, ctx.results_dir)).as_posix()
+    settings = {"events": events_fingerprint(logdir), "dashboards": list(names), "logdir": where}
 
     def compute(config: dict[str, Any], folder: Path) -> tuple[dict[str, Any], dict]:
-        taken = screenshots(ctx.results_dir, folder)
-        for old in ctx.results_dir.glob(f"{STUDY}-*"):  # earlier builds' views of runs since replaced
-            if old != folder and old.is_dir():
+        taken = screenshots(logdir, folder, names)
+        for old in ctx.results_dir.glob(f"{STUDY}-*"):  # earlier builds' views of the same runs since replaced
+            if old != folder and old.is_dir() and _logdir_of(old) in (where, None):
                 shutil.rmtree(old, ignore_errors=True)
         return {"screenshots": sorted(taken)}, {}
 
@@ -121,13 +141,23 @@ def _settle(page, name: str, wait: float) -> None:
 
 def render(result: Result, ctx: ReportContext) -> Section:
     section = Section("TensorBoard's own views", ANCHOR)
-    logdir = ctx.relative(ctx.results_dir)
+    folder, names = shown(ctx)
+    logdir = ctx.relative(folder)
+    choose = (
+        "SCALARS, HISTOGRAMS or HPARAMS (then PARALLEL COORDINATES VIEW)"
+        if "hparams" in names
+        else ("SCALARS or HISTOGRAMS")
+    )
     how = markup(
         "Open them with ",
         code(hints.tensorboard(logdir)),
-        " (the path is relative to this page's folder) and choose SCALARS, HISTOGRAMS or HPARAMS (then "
-        "PARALLEL COORDINATES VIEW) at the top of the page.",
+        f" (the path is relative to this page's folder) and choose {choose} at the top of the page.",
     )
+    if ctx.implementation is not None:
+        section.paragraph(
+            f"These views show the learner's DCN run only (the dcn section's, from {ctx.implementation.folder}): "
+            "every tag is one their network logged."
+        )
     if ctx.quick or not available():
         why = "quick mode skips them" if ctx.quick else "this machine has no chromium to take them"
         section.paragraph(markup(f"Screenshots of TensorBoard's dashboards are not in this build ({why}). ", how))
@@ -140,8 +170,9 @@ def render(result: Result, ctx: ReportContext) -> Section:
         shutil.copyfile(result.folder / f"{name}.png", path)
     section.paragraph(
         markup(
-            "TensorBoard itself, started by the build on 127.0.0.1 over this report's runs and photographed in "
-            "headless chromium (the figures above are drawn from the same event files). ",
+            "TensorBoard itself, started by the build on 127.0.0.1 over "
+            + ("the learner's run" if ctx.implementation is not None else "this report's runs")
+            + " and photographed in headless chromium (the figures above are drawn from the same event files). ",
             how,
         )
     )
