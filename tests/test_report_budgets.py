@@ -145,3 +145,24 @@ def test_full_mode_compares_with_its_own_sweep_and_a_default_sweep_left_in_the_r
         (2200, "evaluation"),
     ]
     assert both["activation"][0].tau() == pytest.approx(2 / 6)  # the means swap two of the six pairs
+
+
+def test_a_factor_with_one_value_at_both_budgets_states_no_finding() -> None:
+    from backproplab.report.html import Section
+    from backproplab.report.sweep_budgets import render
+    from backproplab.sweeps.agreement import Agreement, Budget
+
+    def budget(steps: int, errors: dict) -> Budget:
+        source = "short sweep" if steps < FULL else "final"
+        return Budget(steps, source, {"test_error": errors, "validation_error": errors})
+
+    short = budget(600, {"relu": {0: 0.03, 1: 0.031}, "tanh": {0: None, 1: None}})  # tanh diverged at 600 steps
+    full = budget(FULL, {"relu": {0: 0.01, 1: 0.011}, "tanh": {0: 0.012, 1: 0.013}})
+    section = Section("2c", "sweeps")
+    assert render(section, "activation", "Nonlinearities", "a", [Agreement("activation", short, full)]) == (
+        False,
+        "no finding",
+    )
+    page = section.render()
+    assert "no finding to compare" in page and "changes with the budget" not in page
+    assert "<td>tanh</td><td>—</td><td>—</td><td>1.25%</td><td>2</td><td>—</td>" in page

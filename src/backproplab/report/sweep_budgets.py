@@ -114,16 +114,19 @@ def render(section: Section, factor: str, title: str, anchor: str, listed: list[
         + f" (per seed {', '.join(f'{s}: {_tau(t)}' for s, t in a.seed_taus(kind).items())})"
         for a in listed
     )
+    tau_line = (
+        f"Kendall's tau of each shorter budget's ranking ({what}, means over seeds) against the "
+        f"{full.steps:,}-step one (+1: the same order, 0: unrelated, −1: reversed): {taus}."
+    )
+    if min(len(short_rank), len(full_rank)) < 2:  # too few values measured at both budgets to state a finding
+        section.bullets([tau_line, "Fewer than two values have numbers at both budgets: no finding to compare."])
+        return False, "no finding"
     before, after = claims.lowest_finding(short_errors), claims.lowest_finding(full_errors)
     short_claim, full_claim = claims.lowest_claim(short_errors, what), claims.lowest_claim(full_errors, what)
     changed = before.key() != after.key()
     verdict: Text = Raw("<b>This finding changes with the budget.</b>") if changed else "The finding holds at both."
     section.bullets(
-        [
-            f"Kendall's tau of each shorter budget's ranking ({what}, means over seeds) against the "
-            f"{full.steps:,}-step one (+1: the same order, 0: unrelated, −1: reversed): {taus}.",
-            markup(f"At {short.steps:,} steps: {short_claim}. At {full.steps:,} steps: {full_claim}. ", verdict),
-        ]
+        [tau_line, markup(f"At {short.steps:,} steps: {short_claim}. At {full.steps:,} steps: {full_claim}. ", verdict)]
     )
     return changed, full_claim
 
