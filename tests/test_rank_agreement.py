@@ -114,6 +114,20 @@ def test_an_evaluation_without_the_test_set_has_no_test_tau(tmp_path) -> None:
     assert "| activation | 1,100 (full runs) | — | -1.00 |" in table
 
 
+def test_top_picks_are_among_the_values_both_budgets_measured(tmp_path) -> None:
+    full = make_sweep(tmp_path / "full", FULL, [1100, 2200, FULL])
+    short = make_sweep(tmp_path / "short", 600, [600])
+    elu = next(p for p in short.iterdir() if p.name.startswith("elu-") and "seed0" in p.name)
+    metrics = json.loads((elu / "metrics.json").read_text())  # elu, the lowest at 600 steps, diverged there
+    metrics["status"], metrics["final"]["test_error"], metrics["final"]["validation_error"] = "diverged", None, None
+    (elu / "metrics.json").write_text(json.dumps(metrics))
+    (next(p for p in short.iterdir() if p.name.startswith("elu-") and "seed1" in p.name) / "metrics.json").write_text(
+        json.dumps(metrics)
+    )
+    activation = next(a for a in rank_agreement(full, short) if a.factor == "activation" and a.budget.steps == 600)
+    assert activation.top() == ("relu", "relu")
+
+
 def test_kendall_tau_skips_missing_values_and_needs_two() -> None:
     assert kendall_tau({"a": 1, "b": 2, "c": None}, {"a": 1, "b": 2, "c": 0}) == pytest.approx(1)
     assert math.isnan(kendall_tau({"a": 1, "b": math.nan}, {"a": 1, "b": 2}))  # one value left: no ranking

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backproplab.errors import UsageError
 from backproplab.experiments.store import Result
@@ -19,13 +19,17 @@ from backproplab.experiments.sweep_study import runs_folder, sweep_settings, swe
 from backproplab.report import claims
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Raw, Section, Text, markup
-from backproplab.sweeps.agreement import Agreement, Budget, by_factor, read_sweep
+
+if TYPE_CHECKING:
+    from backproplab.sweeps.agreement import Agreement, Budget
 
 FLAGS = ("--course-sweep", "the report's sweep")
 
 
 def check_course_sweep(folder: str | Path, mode: str, seed: int) -> None:
     """Refuse (one line) a ``--course-sweep`` that is not a finished course sweep longer than ``mode``'s sweep."""
+    from backproplab.sweeps.agreement import read_sweep  # here: sweeps.table imports report.claims
+
     rows = read_sweep(folder, FLAGS[0])
     longest, own = max(r["steps"] for r in rows), sweep_specs(mode, seed)[0].base["steps"]
     if mode != "full" and longest <= own:
@@ -37,6 +41,8 @@ def check_course_sweep(folder: str | Path, mode: str, seed: int) -> None:
 
 def agreements(ctx: ReportContext, result: Result) -> dict[str, list[Agreement]]:
     """factor -> the first sweep's budgets against the full-length runs; empty when there are none to compare with."""
+    from backproplab.sweeps.agreement import by_factor
+
     mode = result.metrics["mode"]
     own = result.folder.parent / next(iter(result.metrics["sweeps"].values()))["folder"]
     if ctx.course_sweep is not None:
@@ -50,6 +56,8 @@ def agreements(ctx: ReportContext, result: Result) -> dict[str, list[Agreement]]
 
 def _default_sweep(ctx: ReportContext) -> Path | None:
     """The default mode's course sweep in this results folder, when a finished one is there."""
+    from backproplab.sweeps.agreement import read_sweep
+
     folder = runs_folder(ctx.results_dir, sweep_settings("default", ctx.seed)) / "course"
     try:
         read_sweep(folder, FLAGS[1])

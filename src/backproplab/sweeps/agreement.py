@@ -76,10 +76,12 @@ class Agreement:
         }
 
     def top(self) -> tuple[Any, Any]:
-        """(lowest mean at the budget, lowest mean at the full budget): test error, else validation error where
-        the budget did not score the test set (None where nothing was measured)."""
+        """(lowest mean at the budget, lowest mean at the full budget) among the values measured at both: test
+        error, else validation error where the budget did not score the test set (None where nothing was)."""
         kind = "test_error" if self.budget.measured("test_error") else "validation_error"
         short, full = self.budget.order(kind), self.full.order(kind)
+        both = set(short) & set(full)
+        short, full = [v for v in short if v in both], [v for v in full if v in both]
         return (short[0] if short else None, full[0] if full else None)
 
 
