@@ -10,7 +10,7 @@ from pathlib import Path
 from backproplab import runs, signals
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.experiments.grid import GRID_DEFAULTS
-from backproplab.experiments.mlp_run import ENGINE, MLPConfig, run_mlp, run_name
+from backproplab.experiments.mlp_run import COMMAND, ENGINE, MLPConfig, run_mlp, run_name
 from backproplab.settings import add_arguments, add_quiet, common_help, given
 
 
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if args.grid:
         return _run_grid(args)
     config = MLPConfig(**given(args, MLPConfig))
-    out = runs.run_folder(ENGINE, args.name or run_name(config), args.out)
+    out = runs.run_folder(COMMAND, args.name or run_name(config), args.out)
     try:
         record = run_mlp(config, out, progress=not args.quiet, overwrite=args.overwrite)
     except TrainingDiverged as exc:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # a full disk, a read-only folder: one line, and metrics.json where it fits
         if exc.errno not in runs.WRITE_ERRORS:
             raise
-        raise runs.failed_to_write(out, ENGINE, asdict(config), exc, "mlp") from None
+        raise runs.failed_to_write(out, ENGINE, asdict(config), exc, COMMAND) from None
     except KeyboardInterrupt as interrupt:
         print(f"backproplab mlp: {signals.reason(interrupt)}; metrics.json says how far it got", file=sys.stderr)
         return signals.exit_code(interrupt)
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"final loss {final['final_loss_per_example']:.4f} per example (sum {final['final_loss']:.3f}), "
         f"training accuracy {final['train_accuracy']:.3f}, test accuracy {final['test_accuracy']:.3f}, "
-        f"{final['passes_run']} passes in {record['wall_seconds']:.1f} s -> {out}"
+        f"{final['steps_done']} passes in {record['wall_seconds']:.1f} s -> {out}"
     )
     return 0
 

@@ -26,7 +26,7 @@ from backproplab.errors import UsageError
 from backproplab.exercise.handout import N_LAYER, THREE_LAYER
 from backproplab.exercise.sandbox import Limits, check_workspace
 from backproplab.exercise.workspace import workspace_modules
-from backproplab.scratch.trainer import Trainer
+from backproplab.scratch.trainer import DEFAULTS, Trainer
 
 #: The report sections built with the learner's network, and the checks each needs passed first.
 REQUIRED: dict[str, tuple[str, ...]] = {"moons": ("1b", "1c", "1d", "1e"), "deep": ("1b", "1f")}
@@ -58,8 +58,8 @@ class LearnerNetwork:
         self,
         X: np.ndarray,
         y: np.ndarray,
-        epsilon: float = 0.01,
-        num_passes: int = 20000,
+        epsilon: float = DEFAULTS.epsilon,
+        num_passes: int = DEFAULTS.num_passes,
         print_loss: bool = False,
         **options: Any,
     ) -> dict[str, Any]:

@@ -137,8 +137,8 @@ def run_grid(
                     "train_accuracy": m["train_accuracy"],
                     "test_accuracy": m["test_accuracy"],
                     "final_loss_per_example": m["final_loss_per_example"],
-                    "n_parameters": m["n_parameters"],
-                    "passes_run": m["passes_run"],
+                    "n_parameters": m["parameter_count"],  # the table's columns, as report caches hold them
+                    "passes_run": m["steps_done"],
                     "seconds": m["seconds"],
                 }
             )

@@ -16,10 +16,10 @@ from __future__ import annotations
 import inspect
 
 from backproplab.datasets.toy import TOY_DATASETS
+from backproplab.divergence import DIVERGE_FACTOR
 from backproplab.explorer.runs import RunSpec
 from backproplab.scratch.activations import activation_names
 from backproplab.scratch.optimizers import OPTIMIZERS
-from backproplab.scratch.trainer import DIVERGE_FACTOR
 
 #: The 2-D sets whose generators ``engine.js`` ports (blobs and Gaussian quantiles draw through
 #: scikit-learn internals the page does not repeat).

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backproplab import __version__, outputs
+from backproplab import __version__, outputs, runs
 from backproplab.errors import UsageError
 from backproplab.experiments.store import Result
 from backproplab.io import write_json, write_text
@@ -35,8 +35,9 @@ from backproplab.report.html import Section, data_uri_embed, markup, render_page
 MAX_SEED = 2**32 - 1001
 #: The key in ``metrics.json`` that marks a folder as a report this command may replace.
 MARKER = "backproplab_report"
-DEFAULT_RESULTS_DIR = Path("runs") / "report"
 COMMAND = "report"
+#: Where the studies' finished results are kept by default: ``runs/report``.
+DEFAULT_RESULTS_DIR = runs.default_root(COMMAND)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from backproplab.errors import TrainingDiverged
 from backproplab.scratch.activations import Activation, get_activation
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 from backproplab.scratch.reductions import column_sum
-from backproplab.scratch.trainer import Trainer
+from backproplab.scratch.trainer import DEFAULTS, Trainer
 
 __all__ = ["NeuralNetwork", "TrainingDiverged"]  # TrainingDiverged lives in backproplab.errors
 
@@ -129,8 +129,8 @@ class NeuralNetwork:
         self,
         X: np.ndarray,
         y: np.ndarray,
-        epsilon: float = 0.01,
-        num_passes: int = 20000,
+        epsilon: float = DEFAULTS.epsilon,
+        num_passes: int = DEFAULTS.num_passes,
         print_loss: bool = True,
         *,
         record_every: int = 100,
@@ -143,7 +143,7 @@ class NeuralNetwork:
         ``stopped_early``, ``best_pass``). ``print_loss`` prints the loss every 1,000 passes as the
         handout does; ``progress`` shows a tqdm bar instead. Raises
         :class:`~backproplab.errors.TrainingDiverged` if the loss becomes NaN or infinite, or stays
-        far above its starting value (see :mod:`backproplab.scratch.trainer`).
+        far above its starting value (the rules of :mod:`backproplab.divergence`).
         """
         trainer = Trainer(
             self,

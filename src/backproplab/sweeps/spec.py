@@ -46,7 +46,8 @@ COURSE = {"activation": "relu", "init": "truncated_normal", "optimizer": "adam"}
 LR_FACTOR = 3.0
 LR_POINTS = 5
 LR_MAX_EXTENSIONS = 3
-DEFAULT_SWEEPS_DIR = Path("runs") / "sweeps"
+#: A sweep's folder is ``runs/sweeps/<name>`` by default (:func:`backproplab.runs.run_folder`).
+KIND = "sweeps"
 #: The data source of real MNIST; tests pass ``"module:function"`` returning an ``mnist.Datasets``.
 MNIST = "mnist"
 
