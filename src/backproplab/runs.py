@@ -175,7 +175,8 @@ def refuse_or_clear(
 
 def record_failure(folder: Path, engine: str, config: dict[str, Any], error: str, steps_done: int = 0) -> bool:
     """Write ``metrics.json`` (``engine``: torch or numpy) with status failed and ``error`` in the run
-    convention's layout, with the folder claimed; False (nothing written) when another process holds the folder. OSError passes."""
+    convention's layout, with the folder claimed; False (nothing written) when another process holds
+    the folder. OSError passes."""
     record = metrics_record(engine, "failed", config, {"steps_done": steps_done, "error": error}, {}, 0.0, None)
     try:
         with claimed(folder):
