@@ -27,7 +27,7 @@ import numpy as np
 from backproplab.datasets import load
 from backproplab.datasets.registry import Dataset, is_two_dimensional
 from backproplab.scratch import DeepNeuralNetwork, NeuralNetwork
-from backproplab.scratch.activations import get_activation
+from backproplab.scratch.activations import ACTIVATIONS
 from backproplab.scratch.trainer import Trainer
 
 #: The report's hidden sizes for the handout's moons network (the notebook's sweep).
@@ -80,7 +80,7 @@ def grid_specs(
             raise ValueError(f"--dataset {name}: the explorer draws the plane, so it needs a 2-D data set")
         for widths in hidden:
             for act in activations:
-                specs.append(RunSpec(name, tuple(widths), get_activation(act).name, passes, epsilon))
+                specs.append(RunSpec(name, tuple(widths), ACTIVATIONS[act].name, passes, epsilon))
     return specs
 
 

@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 
 from backproplab.checks import check_features, check_labels, check_non_negative_float, check_positive_int
-from backproplab.scratch.activations import Activation, get_activation
-from backproplab.scratch.layer import Layer, check_init
+from backproplab.scratch.activations import ACTIVATIONS, Activation
+from backproplab.scratch.layer import INITS, Layer
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 from backproplab.scratch.three_layer import NeuralNetwork
 from backproplab.scratch.trainer import DEFAULTS, Trainer
@@ -110,10 +110,10 @@ class DeepNeuralNetwork(NeuralNetwork):
         self.nn_output_dim = check_positive_int(nn_output_dim, "nn_output_dim")
         self.nn_hidden_dims = resolve_hidden_dims(nn_hidden_dims, n_layers, layer_size)
         if isinstance(actFun_type, str | Activation):
-            hidden_acts = [get_activation(actFun_type)] * len(self.nn_hidden_dims)
+            hidden_acts = [ACTIVATIONS[actFun_type]] * len(self.nn_hidden_dims)
         else:
             try:
-                hidden_acts = [get_activation(a) for a in actFun_type]
+                hidden_acts = [ACTIVATIONS[a] for a in actFun_type]
             except TypeError:
                 raise ValueError(
                     f"actFun_type must be an activation name or a list of names, got {actFun_type!r}"
@@ -128,7 +128,7 @@ class DeepNeuralNetwork(NeuralNetwork):
         self.activations = names
         self.reg_lambda = check_non_negative_float(reg_lambda, "reg_lambda")
         self.seed = seed
-        self.init = check_init(init)
+        self.init = INITS.canonical(init)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
