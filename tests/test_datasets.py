@@ -136,7 +136,7 @@ def test_names_and_errors() -> None:
         load("moons", test_size=1.0)
     with pytest.raises(ValueError, match="too few for a stratified split"):
         load("spirals", n_samples=6, n_arms=3)
-    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+    with pytest.raises(ValueError, match="n_samples must be a positive whole number"):
         make_moons(0)
     with pytest.raises(ValueError, match="noise must be"):
         make_xor(10, noise=-1)

@@ -81,7 +81,7 @@ def test_default_runs_cover_the_handout_and_deeper_networks():
         (["--hidden", "3;x"], "--hidden"),
         (["--activation", "swish"], "swish"),
         (["--snapshots", "1"], "--snapshots"),
-        (["--activation", "tanh,"], "empty name"),
+        (["--activation", "tanh,"], "empty entry in 'tanh,'"),
     ],
 )
 def test_bad_input_gets_one_line(tmp_path, capsys, argv, message):

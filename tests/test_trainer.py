@@ -285,7 +285,7 @@ def test_layer_tags_are_checked() -> None:
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"print_every": 0}, "print_every must be a positive integer"),
+        ({"print_every": 0}, "print_every must be a positive whole number"),
         ({"diverge_factor": -1.0}, "diverge_factor"),
         ({"optimizer": "adamw"}, "unknown optimizer 'adamw'"),
     ],

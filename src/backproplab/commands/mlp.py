@@ -11,20 +11,7 @@ from backproplab import runs, signals
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.experiments.grid import GRID_DEFAULTS
 from backproplab.experiments.mlp_run import COMMAND, ENGINE, MLPConfig, run_mlp, run_name
-from backproplab.settings import add_arguments, add_quiet, common_help, given
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected whole numbers separated by commas, e.g. 10,10,10; got {text!r}"
-        ) from None
-
-
-def _str_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+from backproplab.settings import add_arguments, add_quiet, comma_list, common_help, given
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,17 +33,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grid.add_argument("--grid", action="store_true", help="train a grid of depths x widths x activations")
     grid.add_argument(
         "--depths",
-        type=_int_list,
+        type=comma_list(int, "1,2,3,5"),
         default=[1, 2, 3, 5],
         metavar="LIST",
         help="numbers of hidden layers (default: 1,2,3,5)",
     )
     grid.add_argument(
-        "--widths", type=_int_list, default=[3, 10], metavar="LIST", help="hidden layer widths (default: 3,10)"
+        "--widths",
+        type=comma_list(int, "3,10"),
+        default=[3, 10],
+        metavar="LIST",
+        help="hidden layer widths (default: 3,10)",
     )
     grid.add_argument(
         "--activations",
-        type=_str_list,
+        type=comma_list(str, "tanh,relu"),
         default=["tanh", "relu"],
         metavar="LIST",
         help="activations (default: tanh,relu)",

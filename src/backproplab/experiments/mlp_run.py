@@ -27,7 +27,6 @@ if it holds a run unless ``overwrite``), all written atomically:
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import time
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from backproplab import limits, runs
+from backproplab.checks import named
 from backproplab.datasets import Dataset, is_two_dimensional, load
 from backproplab.datasets.registry import DATASETS
 from backproplab.errors import TrainingDiverged, UsageError
@@ -48,6 +48,7 @@ from backproplab.scratch.layer import INITS
 from backproplab.scratch.optimizers import OPTIMIZERS
 from backproplab.scratch.trainer import DEFAULTS, Trainer, TrainSettings
 from backproplab.settings import (
+    comma_list,
     common_help,
     fraction,
     int_range,
@@ -68,18 +69,13 @@ DTYPES: Registry[type] = Registry(
 
 def _widths(text: str) -> int | list[int]:
     """``--hidden``: "3" -> 3 (the three-layer network), "10,10,10" -> [10, 10, 10]."""
-    try:
-        widths = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected whole numbers separated by commas, e.g. 10,10,10; got {text!r}"
-        ) from None
+    widths = comma_list(int, "10,10,10")(text)
     return widths[0] if len(widths) == 1 else widths
 
 
 def _names(text: str) -> str | list[str]:
     """``--activation``: "relu" -> "relu", "tanh,relu" -> ["tanh", "relu"]."""
-    names = [part.strip() for part in text.split(",") if part.strip()]
+    names = comma_list(str, "tanh,relu")(text)
     return names[0] if len(names) == 1 else names
 
 
@@ -88,10 +84,10 @@ def _check_hidden(value: Any) -> int | list[int]:
         return positive_int(value)
     if not value:
         raise UsageError("hidden is empty: give at least one hidden layer width")
-    for i, width in enumerate(value):
-        if isinstance(width, bool) or not isinstance(width, int | np.integer) or width <= 0:
-            raise UsageError(f"hidden layer {i + 1} width must be a positive integer, got {width!r}")
-    return [int(width) for width in value]
+    try:
+        return [named(positive_int, width, f"hidden layer {i + 1} width") for i, width in enumerate(value)]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_activation(value: Any) -> str | list[str]:
