@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "on a fresh draw (seed + 1000); tabular sets use a stratified, standardised split. Each run is a "
         "folder runs/mlp/<name> holding config.json, TensorBoard events (backproplab tensorboard), "
         "decision_boundary.png and dataset.png (2-D data) or confusion_matrix.png (tabular), loss.png, "
-        "accuracy.png and metrics.json (also for a run that diverges). With --grid: one network per depth x "
+        "accuracy.png and metrics.json (also for a run that diverges: a NaN loss, or a loss above 10x its first value "
+        "at two records in a row, the DCN's rule for a monitoring interval). With --grid: one network per depth x "
         "width x activation, all decision boundaries in grid.png, accuracies in grid.csv/grid.json/grid_accuracy.png.",
     )
     add_arguments(p, MLPConfig, notes={name: f"--grid: {value}" for name, value in GRID_DEFAULTS.items()})
