@@ -152,4 +152,3 @@ def test_every_comma_list_is_read_by_one_parser(tmp_path, capsys, argv, needle) 
         assert main([*argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err and not (tmp_path / "out").exists()
-
