@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.checks import check_features, check_labels
-from backproplab.scratch.activations import get_activation
+from backproplab.scratch.activations import ACTIVATIONS
 from backproplab.scratch.optimizers import make_optimizer
 
 
@@ -38,7 +38,7 @@ def fit_three_layer(
     rows = np.arange(X.shape[0])
     history: dict[str, list[float]] = {"pass": [], "loss": [], "loss_per_example": [], "accuracy": []}
     params = net.parameters()
-    activation = get_activation(net.actFun_type)
+    activation = ACTIVATIONS[net.actFun_type]
 
     def record(done: int) -> None:
         net._forward(X, activation.forward)

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from backproplab.scratch import ACTIVATIONS, NeuralNetwork, get_activation
+from backproplab.scratch import ACTIVATIONS, NeuralNetwork
 
 NAMES = list(ACTIVATIONS)
 
@@ -24,7 +24,7 @@ def points_away_from_kinks(seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_derivative_matches_numeric_derivative(name: str) -> None:
-    act = get_activation(name)
+    act = ACTIVATIONS[name]
     z = points_away_from_kinks()
     np.testing.assert_allclose(act.grad(z), numeric_derivative(act.forward, z), rtol=1e-6, atol=1e-8)
 
@@ -45,13 +45,13 @@ REFERENCE = {
 def test_values_and_derivatives_match_closed_forms(name: str) -> None:
     f, df = REFERENCE[name]
     z = np.linspace(-5, 5, 41)
-    act = get_activation(name)
+    act = ACTIVATIONS[name]
     np.testing.assert_allclose(act.forward(z), [f(v) for v in z], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(act.grad(z), [df(v) for v in z], rtol=1e-12, atol=1e-14)
 
 
 def test_relu_derivative_at_zero_is_zero() -> None:
-    assert get_activation("relu").grad(np.array([0.0]))[0] == 0.0
+    assert ACTIVATIONS["relu"].grad(np.array([0.0]))[0] == 0.0
     assert NeuralNetwork(2, 3, 2).diff_actFun(np.zeros(3), "ReLU").tolist() == [0.0, 0.0, 0.0]
 
 
@@ -64,12 +64,12 @@ def test_names_are_case_insensitive(spelling: str) -> None:
 
 @pytest.mark.parametrize("spelling,name", [("ReLU", "relu"), ("Leaky-ReLU", "leaky_relu"), ("linear", "identity")])
 def test_common_spellings(spelling: str, name: str) -> None:
-    assert get_activation(spelling).name == name
+    assert ACTIVATIONS[spelling].name == name
 
 
 def test_unknown_name_lists_valid_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown activation 'swish'.*tanh.*sigmoid.*relu"):
-        get_activation("swish")
+        ACTIVATIONS["swish"]
     with pytest.raises(ValueError, match="choose one of: identity, tanh"):
         NeuralNetwork(2, 3, 2, actFun_type="swish")
 
@@ -77,7 +77,7 @@ def test_unknown_name_lists_valid_ones() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_no_overflow_or_warning_for_huge_inputs(name: str) -> None:
     z = np.array([-1e4, -800.0, -50.0, 0.0, 50.0, 800.0, 1e4])
-    act = get_activation(name)
+    act = ACTIVATIONS[name]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         a = act.forward(z)
@@ -86,5 +86,5 @@ def test_no_overflow_or_warning_for_huge_inputs(name: str) -> None:
 
 
 def test_sigmoid_saturates_exactly() -> None:
-    s = get_activation("sigmoid").forward(np.array([-1e4, 1e4]))
+    s = ACTIVATIONS["sigmoid"].forward(np.array([-1e4, 1e4]))
     assert s[0] == 0.0 and s[1] == 1.0

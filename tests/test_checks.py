@@ -29,7 +29,7 @@ def test_the_data_layer_does_not_import_either_engine():
 @pytest.mark.parametrize("bad", [0, -3, 2.0, True, "4", None])
 def test_positive_int(bad):
     assert check_positive_int(np.int32(5), "n") == 5
-    with pytest.raises(ValueError, match=r"n must be a positive integer, got"):
+    with pytest.raises(ValueError, match=r"n must be a positive whole number, got"):
         check_positive_int(bad, "n")
 
 
@@ -37,10 +37,10 @@ def test_positive_int(bad):
 def test_positive_and_non_negative_floats(bad):
     assert check_positive_float(3, "lr") == 3.0
     assert check_non_negative_float(0, "reg") == 0.0
-    with pytest.raises(ValueError, match="lr must be a positive finite number"):
+    with pytest.raises(ValueError, match="lr must be a positive number"):
         check_positive_float(bad, "lr")
     if bad != 0:
-        with pytest.raises(ValueError, match=r"reg must be a finite number >= 0"):
+        with pytest.raises(ValueError, match=r"reg must be a number >= 0"):
             check_non_negative_float(bad, "reg")
 
 
@@ -56,3 +56,22 @@ def test_features_and_labels():
         check_labels([0, 2], 2, 2)
     with pytest.raises(ValueError, match="non-integer"):
         check_labels([0.5, 1.0], 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("check", "predicate", "bad"),
+    [
+        (check_positive_int, "positive_int", 0),
+        (check_positive_float, "positive_float", float("inf")),
+        (check_non_negative_float, "non_negative_float", -1.0),
+    ],
+)
+def test_one_vocabulary_for_arguments_and_settings(check, predicate, bad):
+    """An argument check says what the setting check of the same rule says, naming the argument."""
+    from backproplab import settings
+
+    with pytest.raises(settings.Invalid) as reason:
+        getattr(settings, predicate)(bad)
+    with pytest.raises(ValueError) as error:
+        check(bad, "x")
+    assert str(error.value) == f"x {reason.value}, got {bad!r}"

@@ -132,10 +132,10 @@ def test_diverged_run_writes_strict_metrics_with_its_curves(tmp_path, capsys) ->
         json.loads(path.read_text(), parse_constant=no_nan)
     record = json.loads((out / "metrics.json").read_text())
     reason = record["final"]["diverged_reason"]  # NaN, or a loss far above its start: the trainer's two rules
-    assert record["status"] == "diverged" and ("the loss became" in reason or "stayed above 10x" in reason)
+    assert record["status"] == "diverged" and ("the loss became" in reason or "stayed above 10 times" in reason)
     curves = record["curves"]
     assert curves["pass"][0] == 0 and len(curves["pass"]) == len(curves["loss_per_example"]) >= 1
-    assert record["final"]["passes_run"] == curves["pass"][-1] < 20
+    assert record["final"]["steps_done"] == curves["pass"][-1] < 20
 
 
 @pytest.mark.parametrize("name", ["../../x", "a/b", "..", ".hidden"])
@@ -167,7 +167,7 @@ def test_memory_error_is_one_line_with_a_hint(tmp_path, monkeypatch, capsys) -> 
     def out_of_memory(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(mlp_run, "train_config", out_of_memory)
+    monkeypatch.setattr(mlp_run, "train_and_measure", out_of_memory)
     assert main(["mlp", "--out", str(tmp_path / "x"), *QUICK]) == 2
     assert "out of memory; choose smaller sizes" in _one_line(capsys)
 
@@ -183,12 +183,12 @@ def test_sigterm_stops_an_mlp_run_with_metrics(tmp_path, monkeypatch, capsys) ->
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(30)  # the handler raises out of this
 
-    monkeypatch.setattr(mlp_run, "train_config", terminated)
+    monkeypatch.setattr(mlp_run, "train_and_measure", terminated)
     out = tmp_path / "x"
     assert main(["mlp", "--out", str(out), *QUICK]) == 128 + signal.SIGTERM
     assert "stopped by SIGTERM" in _one_line(capsys)
     record = json.loads((out / "metrics.json").read_text())
-    assert record["status"] == "interrupted" and record["final"]["passes_run"] == 0
+    assert record["status"] == "interrupted" and record["final"]["steps_done"] == 0
 
 
 def test_a_full_disk_is_one_line_and_metrics_json_says_failed(tmp_path, monkeypatch, capsys) -> None:
@@ -209,3 +209,28 @@ def test_a_full_disk_is_one_line_and_metrics_json_says_failed(tmp_path, monkeypa
     assert f"cannot write the run in {out}: No space left on device" in err and "--overwrite" in err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "failed" and "No space left on device" in metrics["final"]["error"]
+
+
+def test_an_interrupted_run_writes_the_trainers_history(tmp_path, monkeypatch, capsys) -> None:
+    """Ctrl-C after some records: metrics.json's curves are the trainer's own history (every list it
+    keeps, the summed loss too), not a reading of the run's TensorBoard files."""
+    from backproplab.scratch.trainer import Trainer
+
+    one_pass = Trainer._one_pass
+    seen: list[dict] = []
+
+    def interrupted_at_pass_7(self: Trainer) -> None:
+        seen.append(self.history)
+        if len(seen) == 7:
+            raise KeyboardInterrupt
+        one_pass(self)
+
+    monkeypatch.setattr(Trainer, "_one_pass", interrupted_at_pass_7)
+    out = tmp_path / "x"
+    assert main(["mlp", "--out", str(out), "--passes", "20", "--val-split", "0.2", "--no-progress"]) == 130
+    record = json.loads((out / "metrics.json").read_text())
+    history = seen[-1]
+    assert record["status"] == "interrupted" and record["engine"] == "numpy"
+    assert record["curves"] == {k: v for k, v in history.items() if isinstance(v, list)}
+    assert record["curves"]["pass"] == list(range(7)) and "loss" in record["curves"] and "val_loss" in record["curves"]
+    assert record["final"]["steps_done"] == 6 and record["final"]["parameter_count"] == 2 * 3 + 3 + 3 * 2 + 2

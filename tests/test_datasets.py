@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from backproplab.datasets import (
-    dataset_names,
+    DATASETS,
     load,
     make_blobs,
     make_circles,
@@ -124,7 +124,7 @@ def test_each_data_set_is_learned(name: str) -> None:
 
 
 def test_names_and_errors() -> None:
-    assert dataset_names()[:6] == list(GENERATORS)
+    assert DATASETS.names()[:6] == list(GENERATORS)
     assert load("Breast-Cancer").name == "breast_cancer" and load("quantiles").name == "gaussian_quantiles"
     with pytest.raises(ValueError, match="unknown data set 'mnist3'; choose one of: moons, circles, blobs"):
         load("mnist3")
@@ -136,7 +136,7 @@ def test_names_and_errors() -> None:
         load("moons", test_size=1.0)
     with pytest.raises(ValueError, match="too few for a stratified split"):
         load("spirals", n_samples=6, n_arms=3)
-    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+    with pytest.raises(ValueError, match="n_samples must be a positive whole number"):
         make_moons(0)
     with pytest.raises(ValueError, match="noise must be"):
         make_xor(10, noise=-1)

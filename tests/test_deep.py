@@ -293,10 +293,10 @@ def test_divergence_stops_with_a_clear_error() -> None:
     "kwargs,match",
     [
         ({"nn_hidden_dims": []}, "nn_hidden_dims is empty"),
-        ({"nn_hidden_dims": [4, 0]}, "hidden layer 2 width must be a positive integer"),
+        ({"nn_hidden_dims": [4, 0]}, "hidden layer 2 width must be a positive whole number"),
         ({"nn_hidden_dims": None}, "give the hidden layer widths"),
         ({"n_layers": 2, "layer_size": 4}, "n_layers counts input"),
-        ({"n_layers": 4, "layer_size": 0}, "layer_size must be a positive integer"),
+        ({"n_layers": 4, "layer_size": 0}, "layer_size must be a positive whole number"),
         ({"nn_hidden_dims": [3], "n_layers": 3, "layer_size": 3}, "not both"),
         ({"nn_hidden_dims": [3, 3], "actFun_type": ["tanh"]}, "1 names for 2 hidden layers"),
         ({"nn_hidden_dims": [3], "actFun_type": "swish"}, "unknown activation 'swish'"),
@@ -314,7 +314,7 @@ def test_bad_configurations_give_clear_errors(kwargs, match) -> None:
     [
         ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'; choose one of: sgd, momentum"),
         ({"batch_size": 11}, "batch_size=11 is larger than the 10 training rows"),
-        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"batch_size": 0}, "batch_size must be a positive whole number"),
         ({"patience": 3}, "early stopping \\(patience\\) needs validation"),
         ({"validation_split": 1.5}, "validation_split is a fraction"),
         ({"optimizer": "adam", "optimizer_options": {"momentum": 0.9}}, "adam: unknown option"),

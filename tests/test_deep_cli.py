@@ -64,7 +64,7 @@ def test_tensorboard_logs_and_early_stopping_from_the_cli(tmp_path) -> None:
 @pytest.mark.parametrize(
     "argv,needle",
     [
-        (["--hidden", "10,0"], "hidden layer 2 width must be a positive integer"),
+        (["--hidden", "10,0"], "hidden layer 2 width must be a positive whole number"),
         (["--optimizer", "lbfgs"], "--optimizer: unknown optimizer 'lbfgs'; choose one of: sgd"),
         (["--batch-size", "500"], "batch_size=500 is larger than the 200 training rows"),
         (["--dataset", "iris", "--noise", "0.1"], "iris is a fixed bundled table"),

@@ -81,7 +81,7 @@ def test_default_runs_cover_the_handout_and_deeper_networks():
         (["--hidden", "3;x"], "--hidden"),
         (["--activation", "swish"], "swish"),
         (["--snapshots", "1"], "--snapshots"),
-        (["--activation", "tanh,"], "empty name"),
+        (["--activation", "tanh,"], "empty entry in 'tanh,'"),
     ],
 )
 def test_bad_input_gets_one_line(tmp_path, capsys, argv, message):
@@ -118,9 +118,9 @@ def test_a_default_run_trained_in_pieces_is_not_cut_short_by_the_loss_factor_rul
 
 def test_the_live_modes_defaults_are_the_first_recorded_run_and_the_engines_own():
     from backproplab.datasets.toy import make_spirals
+    from backproplab.divergence import DIVERGE_FACTOR
     from backproplab.explorer.live import live_settings
     from backproplab.scratch.optimizers import Adam
-    from backproplab.scratch.trainer import DIVERGE_FACTOR
 
     live = live_settings()
     first = default_specs()[0]

@@ -24,8 +24,8 @@ from backproplab.datasets import load
 from backproplab.explorer import RunSpec, build_explorer
 from backproplab.explorer.live import LIVE_DATASETS, live_settings
 from backproplab.scratch import DeepNeuralNetwork, NeuralNetwork
-from backproplab.scratch.activations import activation_names
-from backproplab.scratch.optimizers import optimizer_names
+from backproplab.scratch.activations import ACTIVATIONS
+from backproplab.scratch.optimizers import OPTIMIZERS
 from backproplab.scratch.trainer import Trainer
 from browser import offline_page
 
@@ -156,8 +156,8 @@ def test_the_page_engine_has_every_activation_and_optimizer_of_the_numpy_engine(
         "() => { const e = window.backproplabExplorer.engine;"
         " return [Object.keys(e.ACTIVATIONS), Object.keys(e.OPTIMIZERS), Object.keys(e.GENERATORS)]; }"
     )
-    assert sorted(names[0]) == sorted(activation_names())
-    assert sorted(names[1]) == sorted(optimizer_names())
+    assert sorted(names[0]) == sorted(ACTIVATIONS.names())
+    assert sorted(names[1]) == sorted(OPTIMIZERS.names())
     assert sorted(names[2]) == sorted(LIVE_DATASETS)
 
 

@@ -57,7 +57,7 @@ def test_grid_on_a_table_has_no_boundaries_but_a_heatmap(tmp_path) -> None:
     [
         ({"depths": ()}, "depths is empty"),
         ({"widths": (3, 3)}, "widths has repeated values"),
-        ({"depths": (0,)}, "depth must be a positive integer"),
+        ({"depths": (0,)}, "depth must be a positive whole number"),
         ({"activations": ("swish",)}, "unknown activation 'swish'"),
         ({"learning_rate": 0.1}, "unknown setting\\(s\\) learning_rate"),
         ({"dataset": "nope"}, "unknown data set 'nope'"),

@@ -97,8 +97,8 @@ def test_float32_layer_keeps_its_dtype() -> None:
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"input_dim": 0, "output_dim": 3}, "input_dim must be a positive integer"),
-        ({"input_dim": 2, "output_dim": 0}, "output_dim must be a positive integer"),
+        ({"input_dim": 0, "output_dim": 3}, "input_dim must be a positive whole number"),
+        ({"input_dim": 2, "output_dim": 0}, "output_dim must be a positive whole number"),
         ({"input_dim": 2, "output_dim": 3, "actFun_type": "swish"}, "unknown activation 'swish'"),
         ({"input_dim": 2, "output_dim": 3, "init": "orthogonal"}, "unknown weight initialisation 'orthogonal'"),
         ({"input_dim": 2, "output_dim": 3, "dtype": np.int32}, "dtype must be float32 or float64"),

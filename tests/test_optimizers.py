@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from backproplab.scratch import OPTIMIZERS, make_optimizer, optimizer_names
+from backproplab.scratch import OPTIMIZERS, make_optimizer
 
 ALL = list(OPTIMIZERS)
 
@@ -117,7 +117,7 @@ def test_step_does_not_modify_the_gradients_and_allocates_state_once() -> None:
 
 
 def test_defaults_and_names() -> None:
-    assert optimizer_names() == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+    assert OPTIMIZERS.names() == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
     p = [np.zeros(2)]
     assert make_optimizer("adam", p).lr == 0.001
     assert make_optimizer("SGD", p).lr == 0.01
@@ -154,10 +154,9 @@ def test_check_grads_names_the_mismatch() -> None:
 
 def test_names_and_aliases_are_the_same_everywhere() -> None:
     from backproplab.experiments.mlp_run import MLPConfig
-    from backproplab.scratch.optimizers import canonical_optimizer
 
     for spelling, name in [("NAG", "nesterov"), ("sgd-momentum", "momentum"), ("RMSProp", "rmsprop"), ("Adam", "adam")]:
-        assert canonical_optimizer(spelling) == name
+        assert OPTIMIZERS.canonical(spelling) == name
         assert make_optimizer(spelling, [np.zeros(2)]).name == name
         assert MLPConfig(optimizer=spelling).optimizer == name
     with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'; choose one of: sgd"):

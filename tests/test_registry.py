@@ -199,3 +199,13 @@ def test_an_unknown_name_anywhere_gets_the_same_one_line_error(tmp_path, capsys,
     assert len(err.splitlines()) == 1 and err.startswith("backproplab ")
     assert expected in err
     assert not (tmp_path / "x").exists()
+
+
+def test_an_activation_built_by_hand_is_its_own_entry() -> None:
+    """The networks take a name or an Activation (the exercise's variants): the registry answers both."""
+    from backproplab.scratch import ACTIVATIONS, Activation
+
+    variant = Activation("tanh", ACTIVATIONS["tanh"].forward, lambda z, a: a, "a wrong derivative")
+    assert ACTIVATIONS[variant] is variant and ACTIVATIONS["TanH"] is ACTIVATIONS["tanh"] is not variant
+    with pytest.raises(UsageError, match="activation must be a name"):
+        ACTIVATIONS[3]

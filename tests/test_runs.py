@@ -182,4 +182,4 @@ def test_tensorboard_shows_mlp_and_dcn_runs_side_by_side(tmp_path, monkeypatch) 
     mlp = json.loads((tmp_path / "runs" / "mlp" / "moons-tanh-3" / "metrics.json").read_text())
     dcn = json.loads((tmp_path / "runs" / "dcn" / "tiny" / "metrics.json").read_text())
     assert tuple(mlp) == tuple(dcn) == runs.METRICS_KEYS
-    assert (mlp["engine"], dcn["engine"]) == ("mlp", "dcn")
+    assert (mlp["engine"], dcn["engine"]) == ("numpy", "torch")  # what computed it; the folder says the command

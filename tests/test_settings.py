@@ -4,6 +4,7 @@ config dataclass; a config is checked when it is built."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 from dataclasses import dataclass
 
 import pytest
@@ -129,3 +130,25 @@ def test_a_command_can_share_only_some_settings() -> None:
     assert given(parser.parse_args(["--shape", "circle"]), Toy) == {"shape": "circle"}
     with pytest.raises(TypeError, match="no settings"):
         add_arguments(argparse.ArgumentParser(), Toy, only=("stpes",))
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["mlp", "--hidden", "10,,10"], "argument --hidden: empty entry in '10,,10'; give a comma-separated list"),
+        (["mlp", "--activation", "tanh,"], "argument --activation: empty entry in 'tanh,'"),
+        (["mlp", "--grid", "--depths", "1,x"], "'1,x' is not a comma-separated list of whole numbers, e.g. 1,2,3,5"),
+        (["explore", "--hidden", "3;4,y"], "'3;4,y' is not a list of widths"),
+        (["report", "--sections", "moons,,deep"], "--sections: empty entry in 'moons,,deep'"),
+        (["sweep", "--activations", "relu,,tanh"], "--activations: empty entry in 'relu,,tanh'"),
+    ],
+)
+def test_every_comma_list_is_read_by_one_parser(tmp_path, capsys, argv, needle) -> None:
+    """One reader of comma lists (settings.parse_list): every command refuses an empty entry or a
+    bad value in one line, in the same words."""
+    from backproplab.cli import main
+
+    with pytest.raises(SystemExit) if argv[0] in ("mlp", "explore") else contextlib.nullcontext():  # argparse's
+        assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and not (tmp_path / "out").exists()

@@ -254,3 +254,12 @@ def test_a_run_folder_in_use_by_another_process_fails_the_task_and_is_left_alone
     recorded = state.record_failure(tmp_path / "busy", config.to_dict(), "x", steps_done=2)
     assert json.loads((tmp_path / "busy" / state.METRICS).read_text()) == recorded
     assert set(recorded) == set(runs.METRICS_KEYS) and state.numbers(recorded)["steps_done"] == 2
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_a_failed_run_records_the_engine_it_ran_on(tmp_path, engine) -> None:
+    """``engine`` in metrics.json is what computed the run (torch or numpy), for a failure too."""
+    config = dataclasses.replace(small_config(tmp_path, out=str(tmp_path / "run")), engine=engine)
+    recorded = state.record_failure(tmp_path / "run", config.to_dict(), "killed", steps_done=3)
+    assert recorded is not None and recorded["engine"] == engine
+    assert json.loads((tmp_path / "run" / state.METRICS).read_text())["engine"] == engine

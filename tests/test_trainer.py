@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from backproplab.datasets import make_moons
+from backproplab.divergence import DivergenceWatch
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.scratch import DeepNeuralNetwork, NeuralNetwork, Trainer
 from handout_numbers import HANDOUT_LOSS, HANDOUT_LOSS_SPREAD
@@ -191,9 +192,13 @@ def test_a_loss_that_stays_far_above_its_start_is_divergence_too() -> None:
     # Adam at a huge rate: the loss stays finite (~1e9) at chance accuracy -- it used to "complete"
     X, y = make_moons(200, 0.2, seed=0)
     net = DeepNeuralNetwork(2, [10, 10], 2, "relu", seed=0)
-    with pytest.raises(TrainingDiverged, match=r"stayed above 10x its starting value") as info:
+    with pytest.raises(TrainingDiverged, match=r"stayed above 10 times its first value .* for 2 records") as info:
         net.fit_model(X, y, 1e6, 100, False, batch_size=50, optimizer="adam", record_every=5)
     h = info.value.history
+    # the one rule set: the DCN's watch, fed the same records, says the same thing at the same record
+    watch = DivergenceWatch(window=2, unit="records")
+    reasons = [watch.loss(loss) for loss in h["loss"]]
+    assert reasons[:-1] == [None] * (len(h["loss"]) - 1) and str(info.value).startswith(reasons[-1])
     assert np.isfinite(h["loss"]).all() and h["loss"][-1] > 10 * h["loss"][0] and h["loss"][-2] > 10 * h["loss"][0]
     assert all(loss <= 10 * h["loss"][0] for loss in h["loss"][:-2]) or len(h["loss"]) == 3
     assert h["diverged_at_pass"] == h["pass"][-1] < 100
@@ -280,7 +285,7 @@ def test_layer_tags_are_checked() -> None:
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"print_every": 0}, "print_every must be a positive integer"),
+        ({"print_every": 0}, "print_every must be a positive whole number"),
         ({"diverge_factor": -1.0}, "diverge_factor"),
         ({"optimizer": "adamw"}, "unknown optimizer 'adamw'"),
     ],
@@ -289,3 +294,22 @@ def test_bad_trainer_settings_are_refused(kwargs: dict[str, Any], match: str) ->
     X, y = make_moons(20, 0.2, seed=0)
     with pytest.raises(ValueError, match=match):
         Trainer(NeuralNetwork(2, 3, 2), X, y, **kwargs)
+
+
+def test_one_settings_object_flows_from_the_command_to_the_trainer() -> None:
+    from backproplab.experiments.mlp_run import MLPConfig
+    from backproplab.scratch.trainer import DEFAULTS, TrainSettings
+
+    X, y = xor_data(80)
+    settings = TrainSettings(epsilon=0.02, num_passes=12, batch_size=16, optimizer="adam", record_every=3)
+    by_object = Trainer(DeepNeuralNetwork(2, [4], 2, seed=1), X, y, settings)
+    by_words = Trainer(DeepNeuralNetwork(2, [4], 2, seed=1), X, y, **vars(settings))
+    assert by_object.settings == by_words.settings == settings
+    assert by_object.train()["loss"] == by_words.train()["loss"]
+    # every default is declared once, in TrainSettings: the handout's signatures and the command read it
+    assert NeuralNetwork.fit_model.__defaults__[:2] == DeepNeuralNetwork.fit_model.__defaults__[:2]
+    assert NeuralNetwork.fit_model.__defaults__[:2] == (DEFAULTS.epsilon, DEFAULTS.num_passes)
+    config = MLPConfig(lr_decay=0.5, batch_size=8)
+    assert config.train_settings() == TrainSettings(
+        epsilon=DEFAULTS.epsilon, num_passes=DEFAULTS.num_passes, batch_size=8, lr_decay=0.5, seed=0
+    )

@@ -1,32 +1,38 @@
 """Argument checks shared across the package (engines, data sets, experiments).
 
-Each raises ``ValueError`` naming the argument, the value and what is allowed. They live at the package
-level so that the data layer does not depend on either engine.
+Each raises ``ValueError`` naming the argument, the value and what is allowed, in the words of the
+settings' checks (:mod:`backproplab.settings`: one vocabulary, one predicate per rule). They live
+at the package level so that the data layer does not depend on either engine.
 """
 
 from __future__ import annotations
 
-import numbers
+from typing import Any
 
 import numpy as np
 
+from backproplab.settings import Check, Invalid, non_negative_float, positive_float, positive_int
+
+
+def named(check: Check, value: Any, name: str) -> Any:
+    """``check(value)``; its reason raised as a ValueError naming ``name``: ``n must be a positive
+    whole number, got 0``."""
+    try:
+        return check(value)
+    except Invalid as exc:
+        raise ValueError(f"{name} {exc}, got {value!r}") from None
+
 
 def check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return named(positive_int, value, name)
 
 
 def check_positive_float(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
+    return named(positive_float, value, name)
 
 
 def check_non_negative_float(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    return named(non_negative_float, value, name)
 
 
 def check_features(X: object, n_features: int, name: str = "X") -> np.ndarray:

@@ -52,12 +52,20 @@ class Registry(Generic[T]):
     """Names -> entries, looked up forgivingly, with one error message for an unknown name.
 
     ``kind`` names what is chosen ("activation", "optimizer"); it starts the error message.
-    ``aliases`` maps extra spellings to registered names. Iterating gives the registered names in
-    declaration order; ``registry[name]`` the entry (a :class:`Lazy` one is loaded once).
+    ``aliases`` maps extra spellings to registered names. ``accepts``: a type whose instances
+    ``registry[...]`` returns as they are (an entry built by hand, e.g. a variant activation).
+    Iterating gives the registered names in declaration order; ``registry[name]`` the entry (a
+    :class:`Lazy` one is loaded once).
     """
 
-    def __init__(self, kind: str, entries: Mapping[str, T | Lazy], aliases: Mapping[str, str] | None = None) -> None:
-        self.kind = kind
+    def __init__(
+        self,
+        kind: str,
+        entries: Mapping[str, T | Lazy],
+        aliases: Mapping[str, str] | None = None,
+        accepts: type | None = None,
+    ) -> None:
+        self.kind, self.accepts = kind, accepts
         self._entries: dict[str, T | Lazy] = dict(entries)
         self._aliases = dict(aliases or {})
         self._index: dict[str, str] = {}
@@ -102,6 +110,8 @@ class Registry(Generic[T]):
             raise self.error(name) from None
 
     def __getitem__(self, name: str) -> T:
+        if self.accepts is not None and isinstance(name, self.accepts):
+            return name  # type: ignore[return-value]
         key = self.canonical(name)
         entry = self._entries[key]
         if isinstance(entry, Lazy):

@@ -1,6 +1,7 @@
 """The run convention shared by both engines: one folder per run, claimed while the run uses it.
 
-Layout of a run (``runs/<engine>/<name>/`` unless ``--out`` says otherwise)::
+Layout of a run (``runs/<kind>/<name>/`` unless ``--out`` says otherwise; the kind is the command
+that made it: ``dcn``, ``mlp``, ``sweeps``...)::
 
     .lock                  held with an exclusive flock by the process running it (never deleted:
                            the lock lives on the open file, so a crashed process releases it)
@@ -9,9 +10,10 @@ Layout of a run (``runs/<engine>/<name>/`` unless ``--out`` says otherwise)::
     events.out.tfevents.*  TensorBoard events (``backproplab tensorboard`` shows runs/ whole)
     ...                    the engine's own files (the DCN's checkpoint.pt, the MLP's figures)
 
-``metrics.json``: ``engine``; ``status`` (completed, diverged or interrupted); ``config`` (what
-config.json holds); ``final`` (the engine's final measurements); ``curves`` (lists of equal length,
-one entry per evaluation); ``wall_seconds``; ``steps_per_second`` (DCN optimizer steps, MLP
+``metrics.json``: ``engine`` (what computed it: ``torch`` or ``numpy``); ``status`` (completed,
+diverged or interrupted); ``config`` (what config.json holds); ``final`` (the engine's final
+measurements, ``steps_done`` and ``parameter_count`` in every run); ``curves`` (lists of equal
+length, one entry per evaluation); ``wall_seconds``; ``steps_per_second`` (DCN optimizer steps, MLP
 passes). Non-finite numbers are written as ``null``: every JSON file of a run is strict JSON.
 """
 
@@ -32,6 +34,7 @@ from backproplab import hints
 from backproplab.errors import UsageError
 from backproplab.io import write_json
 
+#: Where every run lives by default (``runs/<kind>/...``): the one declaration of that root.
 RUNS_DIR = Path("runs")
 LOCK_NAME = ".lock"
 METRICS_KEYS = ("engine", "status", "config", "final", "curves", "wall_seconds", "steps_per_second")
@@ -63,17 +66,22 @@ def confined(root: str | os.PathLike[str], name: str, flag: str = "--name") -> P
     return Path(root) / check_name(name, flag)
 
 
-def run_folder(engine: str, name: str, out: str | os.PathLike[str] | None = None) -> Path:
-    """``out`` when given, else ``runs/<engine>/<name>`` (``name`` checked by :func:`check_name`)."""
+def default_root(kind: str) -> Path:
+    """``runs/<kind>``: where the runs of a kind (a command: dcn, mlp, sweeps, report...) go by default."""
+    return RUNS_DIR / kind
+
+
+def run_folder(kind: str, name: str, out: str | os.PathLike[str] | None = None) -> Path:
+    """``out`` when given, else ``runs/<kind>/<name>`` (``name`` checked by :func:`check_name`)."""
     if out is not None:
         return Path(out)
-    return confined(RUNS_DIR / engine, name)
+    return confined(default_root(kind), name)
 
 
-def command_hint(engine: str, folder: Path, *flags: str) -> str:
+def command_hint(command: str, folder: Path, *flags: str) -> str:
     """The command to run the run in ``folder`` again with ``flags``, quoted, with the user's own
     settings (:func:`backproplab.hints.again`): ``backproplab dcn --steps 60 --out 'my runs/a' --resume``."""
-    return hints.again(engine, folder, *flags)
+    return hints.again(command, folder, *flags)
 
 
 # ----------------------------------------------------------------------------- claiming a folder
@@ -148,7 +156,7 @@ def clear(files: Iterable[Path]) -> None:
 
 
 def refuse_or_clear(
-    folder: Path, engine: str, *, overwrite: bool, patterns: Sequence[str] = (), resumable: bool = False
+    folder: Path, command: str, *, overwrite: bool, patterns: Sequence[str] = (), resumable: bool = False
 ) -> None:
     """Make ``folder`` ready for a new run: refuse it if it holds one, unless ``overwrite`` (then clear
     every file a run writes). ``resumable``: the folder holds a checkpoint, so --resume is offered."""
@@ -159,15 +167,16 @@ def refuse_or_clear(
         clear(existing)
         return
     if resumable:
-        advice = f"continue it with: {command_hint(engine, folder, '--resume')}; or start it again with --overwrite"
+        advice = f"continue it with: {command_hint(command, folder, '--resume')}; or start it again with --overwrite"
     else:
-        advice = f"start it again with: {command_hint(engine, folder, '--overwrite')}"
+        advice = f"start it again with: {command_hint(command, folder, '--overwrite')}"
     raise UsageError(f"{folder} already holds a run; {advice}; or choose another --out or --name")
 
 
 def record_failure(folder: Path, engine: str, config: dict[str, Any], error: str, steps_done: int = 0) -> bool:
-    """Write ``metrics.json`` with status failed and ``error`` in the run convention's layout, with the
-    folder claimed; False (nothing written) when another process holds the folder. OSError passes."""
+    """Write ``metrics.json`` (``engine``: torch or numpy) with status failed and ``error`` in the run
+    convention's layout, with the folder claimed; False (nothing written) when another process holds
+    the folder. OSError passes."""
     record = metrics_record(engine, "failed", config, {"steps_done": steps_done, "error": error}, {}, 0.0, None)
     try:
         with claimed(folder):

@@ -195,6 +195,33 @@ def validate(config: Any) -> None:
 
 # ----------------------------------------------------------------------------- argparse
 
+_LIST_NOUNS = {int: "whole numbers", float: "numbers", str: "names"}
+
+
+def parse_list(text: str, kind: Callable[[str], Any] = str, example: str = "a,b") -> list[Any]:
+    """``"a, b,c"`` -> ``[kind("a"), kind("b"), kind("c")]``: the one reader of comma lists. An empty
+    entry, or one ``kind`` refuses, raises :class:`Invalid` naming the text and an ``example``."""
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or not all(items):
+        raise Invalid(f"empty entry in {text!r}; give a comma-separated list such as {example}")
+    try:
+        return [kind(item) for item in items]
+    except ValueError:
+        noun = _LIST_NOUNS.get(kind, f"{getattr(kind, '__name__', 'valid')} values")  # type: ignore[call-overload]
+        raise Invalid(f"{text!r} is not a comma-separated list of {noun}, e.g. {example}") from None
+
+
+def comma_list(kind: Callable[[str], Any] = str, example: str = "a,b") -> Callable[[str], list[Any]]:
+    """:func:`parse_list` as an argparse ``type`` (its reason becomes the one-line usage error)."""
+
+    def parse(text: str) -> list[Any]:
+        try:
+            return parse_list(text, kind, example)
+        except Invalid as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
 
 def _parse_type(field: dataclasses.Field, hint: Any, meta: Setting) -> Callable[[str], Any] | None:
     if meta.parse is not None:

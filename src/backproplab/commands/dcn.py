@@ -56,8 +56,7 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, 
 
 
 def run(args: argparse.Namespace) -> int:
-    from backproplab.mnist_net.engine import engine_for
-    from backproplab.mnist_net.run import train
+    from backproplab.mnist_net.run import COMMAND, train
 
     config = config_from_args(args)
     quiet = args.quiet
@@ -69,12 +68,12 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # a full disk, a read-only folder: one line, and metrics.json where it fits
         if exc.errno not in runs.WRITE_ERRORS:
             raise
-        raise runs.failed_to_write(out, engine_for(config).record_name, config.to_dict(), exc, "dcn") from None
+        raise runs.failed_to_write(out, config.engine, config.to_dict(), exc, COMMAND) from None
     except KeyboardInterrupt as interrupt:
         if any(out.glob("checkpoint.*")):  # the torch engine's .pt or the numpy engine's
-            advice = f"the last checkpoint is kept; continue with: {runs.command_hint('dcn', out, '--resume')}"
+            advice = f"the last checkpoint is kept; continue with: {runs.command_hint(COMMAND, out, '--resume')}"
         else:
-            advice = f"no checkpoint yet; start again with: {runs.command_hint('dcn', out, '--overwrite')}"
+            advice = f"no checkpoint yet; start again with: {runs.command_hint(COMMAND, out, '--overwrite')}"
         print(f"backproplab dcn: {signals.reason(interrupt)}; {advice}", file=sys.stderr)
         return signals.exit_code(interrupt)
     final = metrics["final"]

@@ -9,12 +9,15 @@ from typing import Any
 
 from backproplab.datasets.registry import DATASETS, is_two_dimensional
 from backproplab.scratch.activations import ACTIVATIONS
+from backproplab.scratch.trainer import DEFAULTS
 from backproplab.settings import (
     Invalid,
     add_arguments,
+    comma_list,
     common_help,
     given,
     int_range,
+    parse_list,
     positive_float,
     quiet_setting,
     setting,
@@ -25,13 +28,9 @@ from backproplab.settings import (
 def _networks(text: str) -> list[tuple[int, ...]]:
     """ "3;16,16" -> [(3,), (16, 16)]: networks separated by ';', layer widths by ','."""
     try:
-        return [tuple(int(w) for w in part.split(",")) for part in text.split(";")]
-    except ValueError:
+        return [tuple(parse_list(part, int)) for part in text.split(";")]
+    except Invalid:
         raise argparse.ArgumentTypeError(f"{text!r} is not a list of widths; use e.g. '3;16,16'") from None
-
-
-def _names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",")]
 
 
 def _check_networks(value: Any) -> list[tuple[int, ...]] | None:
@@ -62,19 +61,21 @@ class ExploreConfig:
 
     out: Path = setting(Path("explorer"), common_help("--out"), parse=Path, metavar="DIR")
     dataset: list[str] | None = setting(
-        None, "comma-separated 2-D data sets, e.g. moons,spirals", parse=_names, check=_names_in(DATASETS, True),
-        metavar="NAMES", default_text="the default runs",
+        None, "comma-separated 2-D data sets, e.g. moons,spirals", parse=comma_list(str, "moons,spirals"),
+        check=_names_in(DATASETS, True), metavar="NAMES", default_text="the default runs",
     )  # fmt: skip
     hidden: list[tuple[int, ...]] | None = setting(
         None, "hidden widths: ';' between networks, ',' between layers, e.g. '3;16,16'", parse=_networks,
         check=_check_networks, metavar="WIDTHS", default_text="the default runs",
     )  # fmt: skip
     activation: list[str] | None = setting(
-        None, "comma-separated activations, e.g. tanh,relu", parse=_names, check=_names_in(ACTIVATIONS),
-        metavar="NAMES", default_text="the default runs",
+        None, "comma-separated activations, e.g. tanh,relu", parse=comma_list(str, "tanh,relu"),
+        check=_names_in(ACTIVATIONS), metavar="NAMES", default_text="the default runs",
     )  # fmt: skip
-    passes: int = setting(20000, "passes per run of a custom grid", check=int_range(1, 1_000_000), metavar="N")
-    epsilon: float = setting(0.01, "learning rate of a custom grid", check=positive_float, metavar="RATE")
+    passes: int = setting(
+        DEFAULTS.num_passes, "passes per run of a custom grid", check=int_range(1, 1_000_000), metavar="N"
+    )
+    epsilon: float = setting(DEFAULTS.epsilon, "learning rate of a custom grid", check=positive_float, metavar="RATE")
     snapshots: int = setting(40, "recorded passes per run (spaced geometrically)", check=int_range(2, 200))
     quiet: bool = quiet_setting()
 

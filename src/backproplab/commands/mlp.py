@@ -10,21 +10,8 @@ from pathlib import Path
 from backproplab import runs, signals
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.experiments.grid import GRID_DEFAULTS
-from backproplab.experiments.mlp_run import ENGINE, MLPConfig, run_mlp, run_name
-from backproplab.settings import add_arguments, add_quiet, common_help, given
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected whole numbers separated by commas, e.g. 10,10,10; got {text!r}"
-        ) from None
-
-
-def _str_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+from backproplab.experiments.mlp_run import COMMAND, ENGINE, MLPConfig, run_mlp, run_name
+from backproplab.settings import add_arguments, add_quiet, comma_list, common_help, given
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "on a fresh draw (seed + 1000); tabular sets use a stratified, standardised split. Each run is a "
         "folder runs/mlp/<name> holding config.json, TensorBoard events (backproplab tensorboard), "
         "decision_boundary.png and dataset.png (2-D data) or confusion_matrix.png (tabular), loss.png, "
-        "accuracy.png and metrics.json (also for a run that diverges). With --grid: one network per depth x "
+        "accuracy.png and metrics.json (also for a run that diverges: a NaN loss, or a loss above 10x its first value "
+        "at two records in a row, the DCN's rule for a monitoring interval). With --grid: one network per depth x "
         "width x activation, all decision boundaries in grid.png, accuracies in grid.csv/grid.json/grid_accuracy.png.",
     )
     add_arguments(p, MLPConfig, notes={name: f"--grid: {value}" for name, value in GRID_DEFAULTS.items()})
@@ -46,17 +34,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grid.add_argument("--grid", action="store_true", help="train a grid of depths x widths x activations")
     grid.add_argument(
         "--depths",
-        type=_int_list,
+        type=comma_list(int, "1,2,3,5"),
         default=[1, 2, 3, 5],
         metavar="LIST",
         help="numbers of hidden layers (default: 1,2,3,5)",
     )
     grid.add_argument(
-        "--widths", type=_int_list, default=[3, 10], metavar="LIST", help="hidden layer widths (default: 3,10)"
+        "--widths",
+        type=comma_list(int, "3,10"),
+        default=[3, 10],
+        metavar="LIST",
+        help="hidden layer widths (default: 3,10)",
     )
     grid.add_argument(
         "--activations",
-        type=_str_list,
+        type=comma_list(str, "tanh,relu"),
         default=["tanh", "relu"],
         metavar="LIST",
         help="activations (default: tanh,relu)",
@@ -89,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.grid:
         return _run_grid(args)
     config = MLPConfig(**given(args, MLPConfig))
-    out = runs.run_folder(ENGINE, args.name or run_name(config), args.out)
+    out = runs.run_folder(COMMAND, args.name or run_name(config), args.out)
     try:
         record = run_mlp(config, out, progress=not args.quiet, overwrite=args.overwrite)
     except TrainingDiverged as exc:
@@ -97,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # a full disk, a read-only folder: one line, and metrics.json where it fits
         if exc.errno not in runs.WRITE_ERRORS:
             raise
-        raise runs.failed_to_write(out, ENGINE, asdict(config), exc, "mlp") from None
+        raise runs.failed_to_write(out, ENGINE, asdict(config), exc, COMMAND) from None
     except KeyboardInterrupt as interrupt:
         print(f"backproplab mlp: {signals.reason(interrupt)}; metrics.json says how far it got", file=sys.stderr)
         return signals.exit_code(interrupt)
@@ -105,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"final loss {final['final_loss_per_example']:.4f} per example (sum {final['final_loss']:.3f}), "
         f"training accuracy {final['train_accuracy']:.3f}, test accuracy {final['test_accuracy']:.3f}, "
-        f"{final['passes_run']} passes in {record['wall_seconds']:.1f} s -> {out}"
+        f"{final['steps_done']} passes in {record['wall_seconds']:.1f} s -> {out}"
     )
     return 0
 

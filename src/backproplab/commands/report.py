@@ -8,7 +8,7 @@ from pathlib import Path
 from backproplab.errors import UsageError
 from backproplab.report import SECTIONS, build_report
 from backproplab.report.build import DEFAULT_RESULTS_DIR, MAX_SEED
-from backproplab.settings import add_quiet, common_help
+from backproplab.settings import Invalid, add_quiet, common_help, parse_list
 
 
 def default_sections() -> str:
@@ -81,7 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    try:
+        sections = parse_list(args.sections, example="moons,deep")
+    except Invalid as exc:
+        raise UsageError(f"--sections: {exc}") from None
     implementation = None
     if args.implementation is not None:
         from backproplab.exercise.implementation import REQUIRED, load_implementation, sections_of

@@ -11,7 +11,7 @@ from backproplab import hints, runs, signals
 from backproplab.mnist_net.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from backproplab.mnist_net.config import TrainConfig
 from backproplab.settings import add_arguments, add_quiet, common_help, given
-from backproplab.sweeps.spec import DEFAULT_SWEEPS_DIR, LR_FACTOR, LR_POINTS, PRESETS, SweepSpec, parse_list
+from backproplab.sweeps.spec import KIND, LR_FACTOR, LR_POINTS, PRESETS, SweepSpec, parse_list
 
 #: The settings every run of a sweep shares, declared once in TrainConfig (as `backproplab dcn` shows them).
 SHARED_SETTINGS = (
@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--jobs on a CPU)",
     )
     how.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="send the runs to this Dask cluster instead")
-    how.add_argument("--out", metavar="DIR", help=common_help("--out", f"(default: {DEFAULT_SWEEPS_DIR}/<name>)"))
+    how.add_argument("--out", metavar="DIR", help=common_help("--out", f"(default: {runs.default_root(KIND)}/<name>)"))
     how.add_argument(
         "--name", metavar="NAME", help=common_help("--name", "and the sweep's name (default: the preset, else 'grid')")
     )
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     spec = spec_from_args(args)
     say = print if not args.quiet else (lambda message: None)
-    out = Path(args.out) if args.out else runs.confined(DEFAULT_SWEEPS_DIR, spec.name)
+    out = runs.run_folder(KIND, spec.name, args.out or None)
     warn = lambda message: print(message, file=sys.stderr)  # noqa: E731
     common = {
         "jobs": args.jobs,

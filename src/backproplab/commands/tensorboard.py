@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from backproplab.runs import RUNS_DIR
 from backproplab.tensorboard_server import DEFAULT_PORT, start, tensorboard_argv
 
 __all__ = ["DEFAULT_PORT", "register", "run", "start", "tensorboard_argv"]
@@ -17,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Start TensorBoard on 127.0.0.1 over a folder of runs (runs/ holds runs/mlp/<name> and "
         "runs/dcn/<name>, shown side by side), print its address and serve until Ctrl-C.",
     )
-    parser.add_argument("--logdir", default="runs", help="folder holding the runs (default: runs)")
+    parser.add_argument("--logdir", default=str(RUNS_DIR), help=f"folder holding the runs (default: {RUNS_DIR})")
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 = any free port)"
     )

@@ -3,7 +3,7 @@
 :func:`load` is the one entry point for the classification sets (standardised, stratified split).
 """
 
-from backproplab.datasets.registry import Dataset, dataset_names, is_two_dimensional, load
+from backproplab.datasets.registry import DATASETS, Dataset, is_two_dimensional, load
 from backproplab.datasets.toy import (
     make_blobs,
     make_circles,
@@ -14,8 +14,8 @@ from backproplab.datasets.toy import (
 )
 
 __all__ = [
+    "DATASETS",
     "Dataset",
-    "dataset_names",
     "is_two_dimensional",
     "load",
     "make_blobs",

@@ -40,19 +40,9 @@ DATASETS: Registry[Any] = Registry(
 )
 
 
-def dataset_names() -> list[str]:
-    """Every name :func:`load` knows: the 2-D sets first, then the tabular ones."""
-    return DATASETS.names()
-
-
-def canonical_name(name: str) -> str:
-    """The registered spelling of ``name`` ("Breast-Cancer" -> "breast_cancer"); UnknownName if unknown."""
-    return DATASETS.canonical(name)
-
-
 def is_two_dimensional(name: str) -> bool:
     """True for the 2-D toy sets (those a decision boundary can be drawn for)."""
-    return canonical_name(name) in TOY_DATASETS
+    return DATASETS.canonical(name) in TOY_DATASETS
 
 
 @dataclass(frozen=True)
@@ -105,7 +95,7 @@ def load(
     fresh_test: bool = False,
     **options: Any,
 ) -> Dataset:
-    """Load data set ``name`` (see :func:`dataset_names`) as a standardised stratified split.
+    """Load data set ``name`` (see :data:`DATASETS`) as a standardised stratified split.
 
     - 2-D sets: ``n_samples`` and ``noise`` default to the generator's defaults; ``seed`` seeds both
       the points and the split; ``options`` go to the generator (``n_arms`` for spirals,
@@ -118,7 +108,7 @@ def load(
       with seed ``seed + 1000``, of ``n_samples * test_size / (1 - test_size)`` points (so the
       train/test proportions are those of the split).
     """
-    key = canonical_name(name)
+    key = DATASETS.canonical(name)
     test_size = check_positive_float(test_size, "test_size")
     if test_size >= 1:
         raise ValueError(f"test_size is the test fraction, in (0, 1); got {test_size}")

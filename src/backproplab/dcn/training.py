@@ -153,7 +153,6 @@ def _eval_batch(device: torch.device) -> int:
 class TorchEngine:
     """The DCN in PyTorch: see :class:`backproplab.mnist_net.engine.Engine` for the calls."""
 
-    record_name = "dcn"
     checkpoint_name = CHECKPOINT_NAME
     own_files = (CHECKPOINT_NAME,)
     #: one training step, (model, optimizer, x, y, autocast, capture) -> (logits, loss)

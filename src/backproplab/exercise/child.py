@@ -99,9 +99,10 @@ def run_check(folder: Path, item: str) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     """``DIR ITEM[,ITEM...] OUT_DIR``: each item's result as ``OUT_DIR/<index>.json``, written when it finishes."""
     from backproplab.io import write_json
+    from backproplab.settings import parse_list
 
     folder, items, out = argv
-    for i, item in enumerate(items.split(",")):
+    for i, item in enumerate(parse_list(items)):
         start = time.perf_counter()
         result = run_check(Path(folder), item)
         result["seconds"] = time.perf_counter() - start

@@ -33,7 +33,7 @@ from backproplab.exercise.child import DEFAULT_MODULES, MODULES
 from backproplab.exercise.handout import N_LAYER, THREE_LAYER
 from backproplab.exercise.sandbox import Limits, check_workspace
 from backproplab.exercise.workspace import workspace_modules
-from backproplab.scratch.trainer import Trainer
+from backproplab.scratch.trainer import DEFAULTS, Trainer
 
 #: The report sections built with the learner's network, and the checks each needs passed first
 #: (tensorboard shows the learner's dcn run, so it needs what dcn needs).
@@ -83,8 +83,8 @@ class LearnerNetwork:
         self,
         X: np.ndarray,
         y: np.ndarray,
-        epsilon: float = 0.01,
-        num_passes: int = 20000,
+        epsilon: float = DEFAULTS.epsilon,
+        num_passes: int = DEFAULTS.num_passes,
         print_loss: bool = False,
         **options: Any,
     ) -> dict[str, Any]:

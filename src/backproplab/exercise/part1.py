@@ -22,7 +22,7 @@ from backproplab.exercise.diagnoses import (
     check_arrays,
     scaled_variants,
 )
-from backproplab.scratch import DeepNeuralNetwork, Layer, NeuralNetwork, get_activation
+from backproplab.scratch import DeepNeuralNetwork, Layer, NeuralNetwork, activations
 from backproplab.scratch.activations import Activation
 from backproplab.scratch.gradcheck import layer_gradient_check, numerical_gradients
 
@@ -69,7 +69,7 @@ def _numeric(net: Any, X: np.ndarray, y: np.ndarray) -> list[np.ndarray] | None:
 
 def _variant_activation(name: str, how: str) -> Activation:
     """The activation ``name`` with a common mistake in its derivative (how: "at_activation", "formula_on_z")."""
-    base = get_activation(name)
+    base = activations.ACTIVATIONS[name]
     if how == "at_activation":  # backprop evaluates f' at a = f(z) instead of at z
         derivative = lambda z, a: base.grad(a)  # noqa: E731
     else:  # f' written in terms of the activation (1 - a**2) but applied to z
@@ -86,7 +86,7 @@ def check_1b(mods: Modules) -> list[str]:
     wide = np.array([[-1000.0, -40.0, 40.0, 1000.0]])
     lines = []
     for name in ACTIVATIONS:
-        act = get_activation(name)
+        act = activations.ACTIVATIONS[name]
         with np.errstate(all="ignore"):
             yours = as_array(net.actFun(z.copy(), type=name), f"actFun(z, {name!r})")
             yours_wide = as_array(net.actFun(wide.copy(), type=name), f"actFun(z, {name!r})")
@@ -136,7 +136,7 @@ def _softmax_axis_diagnosis(probs: np.ndarray) -> str | None:
 def check_1c(mods: Modules) -> list[str]:
     X, y = _data()
     yours, ref = _pair(mods)
-    act = get_activation("tanh")
+    act = activations.ACTIVATIONS["tanh"]
     probs = as_array(yours.feedforward(X, lambda z: yours.actFun(z, type="tanh")), "feedforward(X, actFun)")
     expected = ref.feedforward(X, act.forward)
     try:

@@ -23,7 +23,15 @@ from backproplab.experiments.store import Arrays, Result, run_or_reuse
 from backproplab.progress import progress_bar
 
 STUDY = "deep"
-ROW_FIELDS = ("train_accuracy", "test_accuracy", "final_loss_per_example", "n_parameters", "passes_run", "seconds")
+#: A row's fields: the table's name and the run's metric (finished studies keep the table's names).
+ROW_FIELDS = {
+    "train_accuracy": "train_accuracy",
+    "test_accuracy": "test_accuracy",
+    "final_loss_per_example": "final_loss_per_example",
+    "n_parameters": "parameter_count",
+    "passes_run": "steps_done",
+    "seconds": "seconds",
+}
 
 
 def deep_settings(*, quick: bool, seed: int) -> dict[str, Any]:
@@ -94,7 +102,7 @@ def _compute(config: dict[str, Any], progress: bool, network: Any = None) -> tup
                         )
                         rows.append(
                             {"activation": activation, "depth": depth, "width": width}
-                            | {k: run.metrics[k] for k in ROW_FIELDS}
+                            | {k: run.metrics[metric] for k, metric in ROW_FIELDS.items()}
                         )
                         key = f"{name}/{activation}/{width}/{depth}/regions"
                         arrays[key] = decision_regions(run.net.predict, xs, ys)
@@ -114,7 +122,9 @@ def _compute(config: dict[str, Any], progress: bool, network: Any = None) -> tup
             run = train_config(cell, data, network=network)
             predicted = run.net.predict(data.X_test)
             matrix = np.bincount(data.y_test * data.n_classes + predicted, minlength=data.n_classes**2)
-            metrics["tabular"][name] = {k: run.metrics[k] for k in ("train_accuracy", "test_accuracy", "n_parameters")}
+            metrics["tabular"][name] = {
+                k: run.metrics[ROW_FIELDS[k]] for k in ("train_accuracy", "test_accuracy", "n_parameters")
+            }
             metrics["tabular"][name] |= {
                 "seconds": run.metrics["seconds"],
                 "n_train": int(data.y_train.shape[0]),

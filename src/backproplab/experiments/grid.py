@@ -29,7 +29,7 @@ from backproplab.checks import check_positive_int
 from backproplab.experiments.mlp_run import MLPConfig, load_data, train_config
 from backproplab.io import write_json, write_text
 from backproplab.progress import progress_bar
-from backproplab.scratch import get_activation
+from backproplab.scratch import ACTIVATIONS
 
 CSV_FIELDS = [
     "activation",
@@ -107,7 +107,7 @@ def run_grid(
 
     depths = [check_positive_int(d, "depth") for d in _check_list(depths, "depths")]
     widths = [check_positive_int(w, "width") for w in _check_list(widths, "widths")]
-    activations = [get_activation(a).name for a in _check_list(activations, "activations")]
+    activations = [ACTIVATIONS[a].name for a in _check_list(activations, "activations")]
     unknown = set(settings) - set(MLPConfig.__dataclass_fields__)
     if unknown:
         raise ValueError(
@@ -137,8 +137,8 @@ def run_grid(
                     "train_accuracy": m["train_accuracy"],
                     "test_accuracy": m["test_accuracy"],
                     "final_loss_per_example": m["final_loss_per_example"],
-                    "n_parameters": m["n_parameters"],
-                    "passes_run": m["passes_run"],
+                    "n_parameters": m["parameter_count"],  # the table's columns, as report caches hold them
+                    "passes_run": m["steps_done"],
                     "seconds": m["seconds"],
                 }
             )

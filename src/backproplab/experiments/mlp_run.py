@@ -19,14 +19,14 @@ if it holds a run unless ``overwrite``), all written atomically:
     loss.png               loss per example against passes (training, and validation if any)
     accuracy.png           accuracy against passes (training, and validation if any)
     confusion_matrix.png   tabular data only: on the test rows
-    metrics.json           status, config, final (loss, accuracies, passes...), curves (the history),
+    metrics.json           engine (numpy), status, config, final (loss, accuracies, steps_done = passes
+                           run, parameter_count...), curves (the history),
                            wall_seconds, steps_per_second (passes per second); written for diverged
                            and interrupted runs too, with the curves up to where they stopped
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import time
 from collections.abc import Callable
@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from backproplab import limits, runs
+from backproplab.checks import named
 from backproplab.datasets import Dataset, is_two_dimensional, load
 from backproplab.datasets.registry import DATASETS
 from backproplab.errors import TrainingDiverged, UsageError
@@ -45,7 +46,9 @@ from backproplab.scratch import DeepNeuralNetwork
 from backproplab.scratch.activations import ACTIVATIONS
 from backproplab.scratch.layer import INITS
 from backproplab.scratch.optimizers import OPTIMIZERS
+from backproplab.scratch.trainer import DEFAULTS, Trainer, TrainSettings
 from backproplab.settings import (
+    comma_list,
     common_help,
     fraction,
     int_range,
@@ -66,18 +69,13 @@ DTYPES: Registry[type] = Registry(
 
 def _widths(text: str) -> int | list[int]:
     """``--hidden``: "3" -> 3 (the three-layer network), "10,10,10" -> [10, 10, 10]."""
-    try:
-        widths = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected whole numbers separated by commas, e.g. 10,10,10; got {text!r}"
-        ) from None
+    widths = comma_list(int, "10,10,10")(text)
     return widths[0] if len(widths) == 1 else widths
 
 
 def _names(text: str) -> str | list[str]:
     """``--activation``: "relu" -> "relu", "tanh,relu" -> ["tanh", "relu"]."""
-    names = [part.strip() for part in text.split(",") if part.strip()]
+    names = comma_list(str, "tanh,relu")(text)
     return names[0] if len(names) == 1 else names
 
 
@@ -86,10 +84,10 @@ def _check_hidden(value: Any) -> int | list[int]:
         return positive_int(value)
     if not value:
         raise UsageError("hidden is empty: give at least one hidden layer width")
-    for i, width in enumerate(value):
-        if isinstance(width, bool) or not isinstance(width, int | np.integer) or width <= 0:
-            raise UsageError(f"hidden layer {i + 1} width must be a positive integer, got {width!r}")
-    return [int(width) for width in value]
+    try:
+        return [named(positive_int, width, f"hidden layer {i + 1} width") for i, width in enumerate(value)]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_activation(value: Any) -> str | list[str]:
@@ -99,7 +97,10 @@ def _check_activation(value: Any) -> str | list[str]:
 
 
 _DATA, _NET, _TRAIN = "data", "network", "training"
-ENGINE = "mlp"
+#: The command, and the kind of its run folders (``runs/mlp/<name>``).
+COMMAND = "mlp"
+#: ``metrics.json``'s ``engine``: what computes the run (as ``dcn --engine numpy``).
+ENGINE = "numpy"
 FIGURES = ("dataset.png", "decision_boundary.png", "loss.png", "accuracy.png", "confusion_matrix.png")
 
 
@@ -145,9 +146,9 @@ class MLPConfig:
         group=_NET,
     )
     dtype: str = setting("float64", "floating-point type", choices=DTYPES, group=_NET)
-    optimizer: str = setting("sgd", "update rule", choices=OPTIMIZERS, group=_TRAIN)
+    optimizer: str = setting(DEFAULTS.optimizer, "update rule", choices=OPTIMIZERS, group=_TRAIN)
     epsilon: float = setting(
-        0.01,
+        DEFAULTS.epsilon,
         "learning rate; steps are on the loss summed over the batch",
         flag="--lr",
         aliases=("--epsilon",),
@@ -156,7 +157,7 @@ class MLPConfig:
         group=_TRAIN,
     )
     num_passes: int = setting(
-        20000,
+        DEFAULTS.num_passes,
         "passes over the training data",
         flag="--passes",
         aliases=("--epochs",),
@@ -167,7 +168,9 @@ class MLPConfig:
     batch_size: int | None = setting(
         None, "mini-batch size", check=positive_int, metavar="N", group=_TRAIN, default_text="full batch"
     )
-    lr_decay: float = setting(1.0, "learning rate factor per pass", check=positive_float, metavar="F", group=_TRAIN)
+    lr_decay: float = setting(
+        DEFAULTS.lr_decay, "learning rate factor per pass", check=positive_float, metavar="F", group=_TRAIN
+    )
     validation_split: float | None = setting(
         None,
         "validation fraction, held out of the training data",
@@ -210,6 +213,11 @@ class MLPConfig:
         """Return self: a config is checked when it is built (kept for callers of the old API)."""
         return self
 
+    def train_settings(self) -> TrainSettings:
+        """What the trainer takes of this config (the rest builds the data and the network)."""
+        names = ("epsilon", "num_passes", "batch_size", "optimizer", "lr_decay", "validation_split", "patience", "seed")
+        return TrainSettings(**{name: getattr(self, name) for name in names})
+
     def label(self) -> str:
         """A short description, e.g. ``moons, [10, 10] relu``."""
         acts = self.activation if isinstance(self.activation, str) else "/".join(self.activation)
@@ -242,15 +250,15 @@ class TrainedRun:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def train_config(
+def make_trainer(
     config: MLPConfig,
     data: Dataset,
     *,
     progress: bool = False,
     logdir: str | Path | None = None,
     network: Callable[..., Any] | None = None,
-) -> TrainedRun:
-    """Build the network of ``config`` for ``data``, train it, and measure it (``network``: a maker with
+) -> Trainer:
+    """The network of ``config`` for ``data`` in its trainer (``network``: a maker with
     DeepNeuralNetwork's arguments to use instead of it, e.g. a learner's)."""
     net = (network or DeepNeuralNetwork)(
         nn_input_dim=data.n_features,
@@ -262,23 +270,15 @@ def train_config(
         init=config.init,
         dtype=np.dtype(config.dtype),
     )
+    return Trainer(net, data.X_train, data.y_train, config.train_settings(), progress=progress, logdir=logdir)
+
+
+def train_and_measure(config: MLPConfig, data: Dataset, trainer: Trainer) -> TrainedRun:
+    """Train ``trainer`` and measure its network on ``data`` (the keys of ``metrics.json``'s ``final``)."""
     start = time.perf_counter()
-    history = net.fit_model(
-        data.X_train,
-        data.y_train,
-        epsilon=config.epsilon,
-        num_passes=config.num_passes,
-        print_loss=False,
-        batch_size=config.batch_size,
-        optimizer=config.optimizer,
-        lr_decay=config.lr_decay,
-        validation_split=config.validation_split,
-        patience=config.patience,
-        seed=config.seed,
-        progress=progress,
-        logdir=logdir,
-    )
+    history = trainer.train()
     seconds = time.perf_counter() - start
+    net = trainer.net
     train_pred = net.predict(data.X_train)
     test_pred = net.predict(data.X_test)
     resolved = asdict(config)
@@ -289,17 +289,30 @@ def train_config(
         "train_accuracy": float(np.mean(train_pred == data.y_train)),
         "test_accuracy": float(np.mean(test_pred == data.y_test)),
         "passes": config.num_passes,
-        "passes_run": history["passes_run"],
+        "steps_done": history["passes_run"],
         "stopped_early": history["stopped_early"],
         "best_pass": history["best_pass"],
         "seconds": seconds,
         "seconds_per_1000_passes": 1000 * seconds / max(history["passes_run"], 1),
-        "n_parameters": net.n_parameters,
+        "parameter_count": net.n_parameters,
         "network": repr(net),
         "dataset": data.describe(),
         "config": resolved,
     }
     return TrainedRun(net, history, metrics)
+
+
+def train_config(
+    config: MLPConfig,
+    data: Dataset,
+    *,
+    progress: bool = False,
+    logdir: str | Path | None = None,
+    network: Callable[..., Any] | None = None,
+) -> TrainedRun:
+    """Build the network of ``config`` for ``data``, train it, and measure it (see :func:`make_trainer`)."""
+    trainer = make_trainer(config, data, progress=progress, logdir=logdir, network=network)
+    return train_and_measure(config, data, trainer)
 
 
 def run_name(config: MLPConfig) -> str:
@@ -337,65 +350,52 @@ def run_mlp(
     config.validate()
     if is_two_dimensional(config.dataset) and config.n_samples is not None:
         check_size(config, config.n_samples, 2, 2)  # before the points are generated
-    out = runs.run_folder(ENGINE, name or run_name(config), out_dir)
+    out = runs.run_folder(COMMAND, name or run_name(config), out_dir)
     with runs.claimed(out):
-        runs.refuse_or_clear(out, ENGINE, overwrite=overwrite, patterns=FIGURES)
+        runs.refuse_or_clear(out, COMMAND, overwrite=overwrite, patterns=FIGURES)
         data = load_data(config)
         check_size(config, data.X_train.shape[0], data.n_features, data.n_classes)
         resolved = asdict(config)
         resolved.update(n_samples=data.params.get("n_samples"), noise=data.params.get("noise"))
         runs.write_strict_json(out / "config.json", resolved)
-        start = time.perf_counter()
         try:
-            run = train_config(config, data, progress=progress, logdir=out)
-        except (TrainingDiverged, KeyboardInterrupt) as exc:
-            _write_stopped(out, resolved, exc, time.perf_counter() - start)
-            raise
+            trainer = make_trainer(config, data, progress=progress, logdir=out)
         except ValueError:  # settings the engine refuses (e.g. a batch larger than the data): no run
             runs.clear(runs.run_files(out, FIGURES))
             raise
+        start = time.perf_counter()
+        try:
+            run = train_and_measure(config, data, trainer)
+        except (TrainingDiverged, KeyboardInterrupt) as exc:
+            _write_stopped(out, resolved, trainer, exc, time.perf_counter() - start)
+            raise
         _draw(config, data, run, out)
-        final = {k: v for k, v in run.metrics.items() if k not in ("config", "seconds", "n_parameters")}
-        final["parameter_count"] = run.metrics["n_parameters"]  # metrics.json's spelling, as the DCN's runs
-        curves = {k: v for k, v in run.history.items() if isinstance(v, list)}
+        final = {k: v for k, v in run.metrics.items() if k not in ("config", "seconds")}
         seconds = run.metrics["seconds"]
         record = runs.metrics_record(
-            ENGINE, "completed", resolved, final, curves, seconds, run.history["passes_run"] / seconds
+            ENGINE, "completed", resolved, final, _curves(run.history), seconds, final["steps_done"] / seconds
         )
         runs.write_strict_json(out / "metrics.json", record)
     return record
 
 
-def _write_stopped(out: Path, resolved: dict[str, Any], exc: BaseException, seconds: float) -> None:
-    """metrics.json of a run that diverged or was interrupted, with its curves so far."""
+def _write_stopped(out: Path, resolved: dict[str, Any], trainer: Trainer, exc: BaseException, seconds: float) -> None:
+    """metrics.json of a run that diverged or was interrupted, with the trainer's curves so far."""
     status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "diverged"
-    curves = _partial_curves(exc, out)
+    curves = _curves(trainer.history)
     passes = curves["pass"][-1] if curves.get("pass") else 0
-    final: dict[str, Any] = {"passes_run": passes}
+    final: dict[str, Any] = {"steps_done": passes, "parameter_count": trainer.net.n_parameters}
     if status == "diverged":
-        final["diverged_reason"] = str(exc)
+        final.update(diverged_at_step=trainer.history.get("diverged_at_pass", passes), diverged_reason=str(exc))
     record = runs.metrics_record(ENGINE, status, resolved, final, curves, seconds, passes / seconds)
     runs.write_strict_json(out / "metrics.json", record)
 
 
-def _partial_curves(exc: BaseException, out: Path) -> dict[str, list[Any]]:
-    """The history up to where training stopped: the exception's ``history`` when it carries one,
-    else what the run's TensorBoard events recorded (every history entry is logged there)."""
-    history = getattr(exc, "history", None)
-    if isinstance(history, dict):
-        return {k: v for k, v in history.items() if isinstance(v, list)}
-    from backproplab.monitoring import read_scalars
-
-    try:
-        scalars = read_scalars(out)
-    except (OSError, ValueError):
-        return {}
-    loss, accuracy = scalars.get("train/loss", []), scalars.get("train/accuracy", [])
-    return {
-        "pass": [step for step, _ in loss],
-        "loss_per_example": [value for _, value in loss],
-        "accuracy": [value for _, value in accuracy],
-    }
+def _curves(history: dict[str, Any]) -> dict[str, list[Any]]:
+    """The history's lists, cut to the records whole in all of them (an interrupt can fall in a record)."""
+    lists = {k: v for k, v in history.items() if isinstance(v, list)}
+    n = min((len(v) for v in lists.values()), default=0)
+    return {k: v[:n] for k, v in lists.items()}
 
 
 def _draw(config: MLPConfig, data: Dataset, run: TrainedRun, out: Path) -> None:

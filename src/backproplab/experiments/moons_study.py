@@ -26,7 +26,7 @@ from backproplab.experiments.regions import decision_regions, mesh_axes
 from backproplab.experiments.store import Arrays, Result, run_or_reuse
 from backproplab.hardware import describe_numpy_vector_path
 from backproplab.progress import progress_bar
-from backproplab.scratch import NeuralNetwork, activation_names, gradient_check
+from backproplab.scratch import ACTIVATIONS, NeuralNetwork, gradient_check
 
 STUDY = "moons"
 
@@ -98,7 +98,7 @@ def _compute(config: dict[str, Any], progress: bool, network: Any = NeuralNetwor
         "logistic_regression_accuracy": float(logreg.score(X, y)),
         "gradient_check_max_relative_error": {
             a: _gradient_error(a, config["gradient_check"], seed, network)
-            for a in config.get("checked_activations", activation_names())
+            for a in config.get("checked_activations", ACTIVATIONS.names())
         },
     }
     jobs = [("act", a, config["unit_width"], a) for a in config["activations"]]

@@ -16,10 +16,10 @@ from __future__ import annotations
 import inspect
 
 from backproplab.datasets.toy import TOY_DATASETS
+from backproplab.divergence import DIVERGE_FACTOR
 from backproplab.explorer.runs import RunSpec
-from backproplab.scratch.activations import activation_names
+from backproplab.scratch.activations import ACTIVATIONS
 from backproplab.scratch.optimizers import OPTIMIZERS
-from backproplab.scratch.trainer import DIVERGE_FACTOR
 
 #: The 2-D sets whose generators ``engine.js`` ports (blobs and Gaussian quantiles draw through
 #: scikit-learn internals the page does not repeat).
@@ -38,7 +38,7 @@ def live_settings() -> dict:
     spec = RunSpec("moons", (3,), "tanh")
     return {
         "datasets": {name: _generator_defaults(name) for name in LIVE_DATASETS},
-        "activations": activation_names(),
+        "activations": ACTIVATIONS.names(),
         "optimizers": {
             name: {"lr": OPTIMIZERS[name].default_lr, **OPTIMIZERS[name].defaults} for name in OPTIMIZERS.names()
         },

@@ -27,8 +27,8 @@ import numpy as np
 from backproplab.datasets import load
 from backproplab.datasets.registry import Dataset, is_two_dimensional
 from backproplab.scratch import DeepNeuralNetwork, NeuralNetwork
-from backproplab.scratch.activations import get_activation
-from backproplab.scratch.trainer import Trainer
+from backproplab.scratch.activations import ACTIVATIONS
+from backproplab.scratch.trainer import DEFAULTS, Trainer
 
 #: The report's hidden sizes for the handout's moons network (the notebook's sweep).
 REPORT_HIDDEN_SIZES = (1, 2, 3, 4, 5, 20, 50)
@@ -43,8 +43,8 @@ class RunSpec:
     dataset: str
     hidden: tuple[int, ...]
     activation: str
-    passes: int = 20000
-    epsilon: float = 0.01
+    passes: int = DEFAULTS.num_passes
+    epsilon: float = DEFAULTS.epsilon
     reg_lambda: float = 0.01
     seed: int = 0
 
@@ -80,7 +80,7 @@ def grid_specs(
             raise ValueError(f"--dataset {name}: the explorer draws the plane, so it needs a 2-D data set")
         for widths in hidden:
             for act in activations:
-                specs.append(RunSpec(name, tuple(widths), get_activation(act).name, passes, epsilon))
+                specs.append(RunSpec(name, tuple(widths), ACTIVATIONS[act].name, passes, epsilon))
     return specs
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from backproplab import runs
-from backproplab.divergence import ON_DIVERGENCE
+from backproplab.divergence import ON_DIVERGENCE, ON_DIVERGENCE_HELP
 from backproplab.errors import UsageError
 from backproplab.mnist_net.choices import ACTIVATIONS, ENGINES, INITS, OPTIMIZERS, PRECISIONS, SCHEDULES
 from backproplab.settings import (
@@ -201,8 +201,7 @@ class TrainConfig:
     )
     on_divergence: str = setting(
         "stop",
-        "stop: a loss 10x above its start for a monitoring interval, or chance accuracy after the first epoch, "
-        "ends the run as diverged; warn: say so and carry on (a NaN loss always stops)",
+        ON_DIVERGENCE_HELP,
         choices=ON_DIVERGENCE,
         metavar="WHAT",
         group=_OUT,

@@ -44,9 +44,8 @@ class Engine(Protocol):
     :meth:`build`, optionally :meth:`load_checkpoint` and :meth:`restore`, then the steps.
     """
 
-    #: ``metrics.json``'s ``engine``; the checkpoint's file name; every file of the engine's own that
-    #: ``--overwrite`` clears (``runs.run_files`` patterns).
-    record_name: str
+    #: The checkpoint's file name; every file of the engine's own that ``--overwrite`` clears
+    #: (``runs.run_files`` patterns). ``metrics.json``'s ``engine`` is ``config.engine``.
     checkpoint_name: str
     own_files: Sequence[str]
 

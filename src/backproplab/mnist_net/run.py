@@ -264,7 +264,7 @@ class _Run:
         # .get: a checkpoint written before evaluations recorded their validation images lacks the count
         curves = {key: [record.get(key) for record in self.history] for key in keys}
         metrics = runs.metrics_record(
-            self.engine.record_name, status, self.config.to_dict(), final, curves, wall_total, rate
+            self.config.engine, status, self.config.to_dict(), final, curves, wall_total, rate
         )
         runs.write_strict_json(self.out / "metrics.json", metrics)
         return metrics

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from backproplab.scratch.activations import Activation, get_activation
+from backproplab.scratch.activations import ACTIVATIONS, Activation
 from backproplab.scratch.reductions import column_sum
 
 Cache = Any
@@ -214,7 +214,7 @@ class ActivationLayer:
     pieces = 1
 
     def __init__(self, activation: str | Activation) -> None:
-        self.activation = get_activation(activation)
+        self.activation = ACTIVATIONS[activation]
         self._relu = self.activation.name == "relu"
 
     def forward(self, z: np.ndarray) -> tuple[np.ndarray, Cache]:

@@ -76,7 +76,6 @@ def _blas_threads(threads: int | None) -> Iterator[None]:
 class NumpyEngine:
     """The ConvNet in NumPy: see :class:`backproplab.mnist_net.engine.Engine` for the calls."""
 
-    record_name = "numpy"
     checkpoint_name = checkpoint.NAME
     #: the format-1 pickle is cleared by --overwrite too
     own_files = (checkpoint.NAME, "checkpoint.pkl")

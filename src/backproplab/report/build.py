@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backproplab import __version__, outputs
+from backproplab import __version__, outputs, runs
+from backproplab.checks import named
 from backproplab.errors import UsageError
 from backproplab.experiments.store import Result
 from backproplab.io import write_json, write_text
@@ -30,13 +31,15 @@ from backproplab.report import explorer as explorer_page
 from backproplab.report.assignment import assignment_map
 from backproplab.report.context import ReportContext
 from backproplab.report.html import Section, data_uri_embed, markup, render_page
+from backproplab.settings import int_range
 
 #: NumPy and scikit-learn seeds are 32-bit, and the fresh 2-D test sets use seed + 1000.
 MAX_SEED = 2**32 - 1001
 #: The key in ``metrics.json`` that marks a folder as a report this command may replace.
 MARKER = "backproplab_report"
-DEFAULT_RESULTS_DIR = Path("runs") / "report"
 COMMAND = "report"
+#: Where the studies' finished results are kept by default: ``runs/report``.
+DEFAULT_RESULTS_DIR = runs.default_root(COMMAND)
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,6 @@ def section_names(sections: Sequence[str] | None) -> list[str]:
     return [n for n in SECTIONS.names() if n in names]
 
 
-def check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
-    return seed
-
-
 def check_data(names: Sequence[str], data_dir: str | os.PathLike[str] | None, progress: bool) -> None:
     """Every data file the chosen sections read is present (fetched if allowed) and matches its checksum."""
     if not any(SECTIONS[n].needs_mnist for n in names):
@@ -116,7 +113,7 @@ def build_report(
     if quick and full:
         raise UsageError("--quick and --full contradict each other; pass one of them")
     names = section_names(sections)
-    seed = check_seed(seed)
+    seed = named(int_range(0, MAX_SEED), seed, "--seed")
     final = Path(out_dir)
     results = Path(results_dir) if results_dir is not None else DEFAULT_RESULTS_DIR
     outputs.check_writable(final, COMMAND, "report", ours=_is_report)

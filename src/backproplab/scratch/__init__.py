@@ -9,33 +9,31 @@
 """
 
 from backproplab.errors import TrainingDiverged
-from backproplab.scratch.activations import ACTIVATIONS, Activation, activation_names, get_activation
+from backproplab.scratch.activations import ACTIVATIONS, Activation
 from backproplab.scratch.deep import DeepNeuralNetwork
 from backproplab.scratch.gradcheck import gradient_check, layer_gradient_check, rel_error
-from backproplab.scratch.layer import Layer, init_names
+from backproplab.scratch.layer import INITS, Layer
 from backproplab.scratch.losses import cross_entropy_sum, softmax
-from backproplab.scratch.optimizers import OPTIMIZERS, Optimizer, make_optimizer, optimizer_names
+from backproplab.scratch.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from backproplab.scratch.three_layer import NeuralNetwork
-from backproplab.scratch.trainer import Trainer
+from backproplab.scratch.trainer import Trainer, TrainSettings
 
 __all__ = [
     "ACTIVATIONS",
+    "INITS",
     "OPTIMIZERS",
     "Activation",
     "DeepNeuralNetwork",
     "Layer",
     "NeuralNetwork",
     "Optimizer",
+    "TrainSettings",
     "Trainer",
     "TrainingDiverged",
-    "activation_names",
     "cross_entropy_sum",
-    "get_activation",
     "gradient_check",
-    "init_names",
     "layer_gradient_check",
     "make_optimizer",
-    "optimizer_names",
     "rel_error",
     "softmax",
 ]

@@ -96,20 +96,5 @@ ACTIVATIONS: Registry[Activation] = Registry(
         )
     },
     aliases={"linear": "identity", "none": "identity", "logistic": "sigmoid"},
+    accepts=Activation,  # ACTIVATIONS[act] of an Activation built by hand (a variant) is that activation
 )
-
-
-def activation_names() -> list[str]:
-    """The registered names, in a stable order."""
-    return ACTIVATIONS.names()
-
-
-def get_activation(name: str) -> Activation:
-    """Look up an activation by name, case-insensitively ("Tanh", "ReLU", "leaky-relu" all work).
-
-    Raises :class:`~backproplab.registry.UnknownName` (a ValueError) listing the valid names when
-    ``name`` is unknown.
-    """
-    if isinstance(name, Activation):
-        return name
-    return ACTIVATIONS[name]

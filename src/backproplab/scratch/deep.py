@@ -45,11 +45,11 @@ from typing import Any
 import numpy as np
 
 from backproplab.checks import check_features, check_labels, check_non_negative_float, check_positive_int
-from backproplab.scratch.activations import Activation, get_activation
-from backproplab.scratch.layer import Layer, check_init
+from backproplab.scratch.activations import ACTIVATIONS, Activation
+from backproplab.scratch.layer import INITS, Layer
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 from backproplab.scratch.three_layer import NeuralNetwork
-from backproplab.scratch.trainer import Trainer
+from backproplab.scratch.trainer import DEFAULTS, Trainer
 
 
 def resolve_hidden_dims(
@@ -110,10 +110,10 @@ class DeepNeuralNetwork(NeuralNetwork):
         self.nn_output_dim = check_positive_int(nn_output_dim, "nn_output_dim")
         self.nn_hidden_dims = resolve_hidden_dims(nn_hidden_dims, n_layers, layer_size)
         if isinstance(actFun_type, str | Activation):
-            hidden_acts = [get_activation(actFun_type)] * len(self.nn_hidden_dims)
+            hidden_acts = [ACTIVATIONS[actFun_type]] * len(self.nn_hidden_dims)
         else:
             try:
-                hidden_acts = [get_activation(a) for a in actFun_type]
+                hidden_acts = [ACTIVATIONS[a] for a in actFun_type]
             except TypeError:
                 raise ValueError(
                     f"actFun_type must be an activation name or a list of names, got {actFun_type!r}"
@@ -128,7 +128,7 @@ class DeepNeuralNetwork(NeuralNetwork):
         self.activations = names
         self.reg_lambda = check_non_negative_float(reg_lambda, "reg_lambda")
         self.seed = seed
-        self.init = check_init(init)
+        self.init = INITS.canonical(init)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
@@ -246,72 +246,41 @@ class DeepNeuralNetwork(NeuralNetwork):
         self,
         X: np.ndarray,
         y: np.ndarray,
-        epsilon: float = 0.01,
-        num_passes: int = 20000,
+        epsilon: float = DEFAULTS.epsilon,
+        num_passes: int = DEFAULTS.num_passes,
         print_loss: bool = True,
         *,
-        batch_size: int | None = None,
-        optimizer: str = "sgd",
-        optimizer_options: dict[str, float] | None = None,
-        lr_decay: float = 1.0,
         validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-        validation_split: float | None = None,
-        patience: int | None = None,
-        restore_best: bool = True,
-        record_every: int | None = None,
-        shuffle: bool = True,
-        seed: int | None = None,
         progress: bool = False,
         logdir: str | os.PathLike[str] | None = None,
+        **settings: Any,
     ) -> dict[str, Any]:
         """Train for ``num_passes`` passes (epochs) over X; returns the history. A thin wrapper over
-        :class:`~backproplab.scratch.trainer.Trainer`, which documents the loop.
+        :class:`~backproplab.scratch.trainer.Trainer`, which documents the loop; ``settings`` are the
+        other fields of :class:`~backproplab.scratch.trainer.TrainSettings`, with their defaults there:
 
-        - ``epsilon``: the learning rate, for every optimizer (steps are on the *summed* batch loss,
-          see the module docstring). ``optimizer``: sgd, momentum, nesterov, adagrad, rmsprop or
-          adam (:mod:`backproplab.scratch.optimizers`); ``optimizer_options`` their settings, e.g.
-          ``{"momentum": 0.9}`` or ``{"beta1": 0.9, "beta2": 0.999}``. ``lr_decay``: the learning
-          rate is multiplied by it after every pass (cs231n's Solver), 1.0 = constant.
-        - ``batch_size``: None = full batch (one step per pass); else mini-batches of that many rows,
-          reshuffled every pass (``shuffle``) from ``RandomState(seed)`` (default: the network's seed).
-        - Validation: ``validation_data=(X_val, y_val)``, or ``validation_split=f`` to hold out a
-          stratified fraction f of (X, y). ``patience=k`` stops early when the validation loss has not
-          improved for k passes; with ``patience`` and ``restore_best`` the parameters of the best
-          validation loss are put back at the end (stopped early or not).
-        - ``record_every``: passes between history entries (default: ~200 entries in all, and with
-          ``patience`` at most ``patience`` passes apart; 1 at most every pass). The validation loss
-          is measured at these entries only, so early stopping acts on them. ``print_loss`` prints
-          the loss every 1,000 passes (the handout's habit); ``progress`` shows a tqdm bar;
-          ``logdir`` writes TensorBoard summaries at every record.
+        - ``batch_size`` (None = full batch), ``optimizer`` (sgd, momentum, nesterov, adagrad, rmsprop
+          or adam) with ``optimizer_options`` (e.g. ``{"momentum": 0.9}``), ``lr_decay`` (the rate is
+          multiplied by it after every pass, cs231n's Solver), ``shuffle``, ``seed``;
+        - validation: ``validation_data=(X_val, y_val)`` or ``validation_split=f`` (a stratified
+          fraction of (X, y)); ``patience=k`` stops early when the validation loss has not improved for
+          k passes, and with ``restore_best`` the best parameters are put back;
+        - ``record_every``: passes between history entries (default ~200 entries, at most ``patience``
+          apart); the validation loss is measured there only, so early stopping acts on them.
+
+        ``print_loss`` prints the loss every 1,000 passes (the handout's habit); ``progress`` shows a
+        tqdm bar; ``logdir`` writes TensorBoard summaries at every record.
 
         History: lists ``pass``, ``loss`` (L on the training rows), ``loss_per_example`` (L / N),
         ``accuracy``, and with validation ``val_loss``, ``val_loss_per_example``, ``val_accuracy``
         (the same quantities on the validation rows); scalars ``best_pass`` (None without
         validation), ``stopped_early`` and ``passes_run``.
         Raises :class:`~backproplab.errors.TrainingDiverged` (``exc.history``: the records up to the
-        blow-up) if the loss becomes NaN or infinite or stays far above its starting value.
+        blow-up) by the rules of :mod:`backproplab.divergence`.
         """
-        trainer = Trainer(
-            self,
-            X,
-            y,
-            epsilon=epsilon,
-            num_passes=num_passes,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            optimizer_options=optimizer_options,
-            lr_decay=lr_decay,
-            validation_data=validation_data,
-            validation_split=validation_split,
-            patience=patience,
-            restore_best=restore_best,
-            record_every=record_every,
-            shuffle=shuffle,
-            seed=seed,
-            print_every=1000 if print_loss else None,
-            progress=progress,
-            logdir=logdir,
-        )
+        print_every = 1000 if print_loss else None
+        changes = {"epsilon": epsilon, "num_passes": num_passes, "print_every": print_every, **settings}
+        trainer = Trainer(self, X, y, validation_data=validation_data, progress=progress, logdir=logdir, **changes)
         return trainer.train()
 
     def visualize_decision_boundary(

@@ -30,23 +30,25 @@ network gets exactly the weights of the three-layer :class:`NeuralNetwork` with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from backproplab.checks import check_positive_int
 from backproplab.registry import Registry
-from backproplab.scratch.activations import ACTIVATIONS, Activation, get_activation
+from backproplab.scratch.activations import ACTIVATIONS, Activation
 from backproplab.scratch.reductions import column_sum
 
-#: Initialisation name -> the draw. The names are the DCN's for the same draws; the old
-#: ``xavier``/``glorot`` and ``he``/``kaiming`` stay as aliases.
-INITS: Registry[str] = Registry(
+#: Initialisation name -> how a standard normal draw ``W`` (fan_in, fan_out) is scaled: the one
+#: table of the MLPs' draws. The names are the DCN's for the same draws; the old ``xavier``/``glorot``
+#: and ``he``/``kaiming`` stay as aliases.
+INITS: Registry[Callable[[np.ndarray, int, int], np.ndarray]] = Registry(
     "weight initialisation",
     {
-        "scaled_normal": "randn / sqrt(fan_in)",
-        "xavier_normal": "randn * sqrt(2 / (fan_in + fan_out))",
-        "he_normal": "randn * sqrt(2 / fan_in)",
+        "scaled_normal": lambda W, i, o: W / np.sqrt(i),  # divide, as the handout does: bit-for-bit its numbers
+        "xavier_normal": lambda W, i, o: W * np.sqrt(2.0 / (i + o)),
+        "he_normal": lambda W, i, o: W * np.sqrt(2.0 / i),
     },
     aliases={
         "xavier": "xavier_normal",
@@ -59,24 +61,10 @@ INITS: Registry[str] = Registry(
 )
 
 
-def init_names() -> list[str]:
-    """The weight initialisations by name (aliases: xavier, glorot = xavier_normal; he, kaiming = he_normal)."""
-    return INITS.names()
-
-
-def check_init(name: str) -> str:
-    """The canonical name of the initialisation ``name``; UnknownName (a ValueError) listing the valid ones."""
-    return INITS.canonical(name)
-
-
 def init_weights(fan_in: int, fan_out: int, init: str, rng: np.random.RandomState) -> np.ndarray:
     """A (fan_in, fan_out) float64 weight matrix drawn by the initialisation ``init``."""
-    key = check_init(init)
-    W = rng.randn(fan_in, fan_out)
-    if key == "scaled_normal":
-        return W / np.sqrt(fan_in)  # divide, as the handout does: bit-for-bit its numbers
-    variance = 2.0 / (fan_in + fan_out) if key == "xavier_normal" else 2.0 / fan_in
-    return W * np.sqrt(variance)
+    scale = INITS[init]
+    return scale(rng.randn(fan_in, fan_out), fan_in, fan_out)
 
 
 class Layer:
@@ -102,8 +90,8 @@ class Layer:
     ) -> None:
         self.input_dim = check_positive_int(input_dim, "input_dim")
         self.output_dim = check_positive_int(output_dim, "output_dim")
-        self.activation: Activation = get_activation(actFun_type)
-        self.init = check_init(init)
+        self.activation: Activation = ACTIVATIONS[actFun_type]
+        self.init = INITS.canonical(init)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
@@ -133,7 +121,7 @@ class Layer:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, activation=get_activation(state["activation"]))
+        self.__dict__.update(state, activation=ACTIVATIONS[state["activation"]])
 
     def parameters(self) -> list[np.ndarray]:
         """The live arrays ``[W, b]``."""

@@ -235,26 +235,11 @@ OPTIMIZERS: Registry[type[Optimizer]] = Registry(
 )
 
 
-def optimizer_names() -> list[str]:
-    """The registered optimizer names, in a stable order."""
-    return OPTIMIZERS.names()
-
-
-def canonical_optimizer(name: str) -> str:
-    """The registered name of optimizer ``name`` ("RMSProp" -> "rmsprop", "nag" -> "nesterov").
-
-    Raises :class:`~backproplab.registry.UnknownName` (a ValueError) listing the valid names.
-    """
-    if isinstance(name, Optimizer):
-        raise ValueError("pass the optimizer's name (e.g. 'adam'), not an Optimizer instance")
-    return OPTIMIZERS.canonical(name)
-
-
 def make_optimizer(name: str, params: Sequence[np.ndarray], lr: float | None = None, **hyper: float) -> Optimizer:
-    """Build the optimizer called ``name`` (case-insensitive, see :func:`canonical_optimizer`) over ``params``.
+    """Build the optimizer called ``name`` (any spelling :data:`OPTIMIZERS` knows) over ``params``.
 
     ``lr=None`` takes the optimizer's default learning rate; ``hyper`` sets its options
     (``momentum``; ``eps``; ``alpha``; ``beta1``, ``beta2``). Unknown names or options raise
     ValueError listing the valid ones.
     """
-    return OPTIMIZERS[canonical_optimizer(name)](params, lr, **hyper)
+    return OPTIMIZERS[name](params, lr, **hyper)

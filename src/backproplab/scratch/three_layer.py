@@ -38,10 +38,10 @@ import numpy as np
 
 from backproplab.checks import check_features, check_labels, check_non_negative_float, check_positive_int
 from backproplab.errors import TrainingDiverged
-from backproplab.scratch.activations import Activation, get_activation
+from backproplab.scratch.activations import ACTIVATIONS, Activation
 from backproplab.scratch.losses import cross_entropy_sum, softmax
 from backproplab.scratch.reductions import column_sum
-from backproplab.scratch.trainer import Trainer
+from backproplab.scratch.trainer import DEFAULTS, Trainer
 
 __all__ = ["NeuralNetwork", "TrainingDiverged"]  # TrainingDiverged lives in backproplab.errors
 
@@ -68,7 +68,7 @@ class NeuralNetwork:
         self.nn_input_dim = check_positive_int(nn_input_dim, "nn_input_dim")
         self.nn_hidden_dim = check_positive_int(nn_hidden_dim, "nn_hidden_dim")
         self.nn_output_dim = check_positive_int(nn_output_dim, "nn_output_dim")
-        self.actFun_type = get_activation(actFun_type).name
+        self.actFun_type = ACTIVATIONS[actFun_type].name
         self.reg_lambda = check_non_negative_float(reg_lambda, "reg_lambda")
         self.seed = seed
         rng = np.random.RandomState(seed)
@@ -87,11 +87,11 @@ class NeuralNetwork:
 
     def actFun(self, z: np.ndarray, type: str) -> np.ndarray:
         """Apply the activation called ``type`` element-wise (see :mod:`backproplab.scratch.activations`)."""
-        return get_activation(type).forward(np.asarray(z, dtype=np.float64))
+        return ACTIVATIONS[type].forward(np.asarray(z, dtype=np.float64))
 
     def diff_actFun(self, z: np.ndarray, type: str) -> np.ndarray:
         """Element-wise derivative d actFun(z) / dz of the activation called ``type``."""
-        return get_activation(type).grad(np.asarray(z, dtype=np.float64))
+        return ACTIVATIONS[type].grad(np.asarray(z, dtype=np.float64))
 
     def feedforward(self, X: np.ndarray, actFun: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
         """Forward pass. X: (N, D) -> probabilities (N, C); also kept as ``self.probs``.
@@ -101,21 +101,21 @@ class NeuralNetwork:
         """
         X = check_features(X, self.nn_input_dim)
         if actFun is None:
-            actFun = get_activation(self.actFun_type).forward
+            actFun = ACTIVATIONS[self.actFun_type].forward
         return self._forward(X, actFun)
 
     def calculate_loss(self, X: np.ndarray, y: np.ndarray) -> float:
         """L = sum_n -log p[n, y_n] + (reg_lambda/2)(||W1||^2 + ||W2||^2), summed over the N examples."""
         X = check_features(X, self.nn_input_dim)
         y = check_labels(y, X.shape[0], self.nn_output_dim)
-        self._forward(X, get_activation(self.actFun_type).forward)
+        self._forward(X, ACTIVATIONS[self.actFun_type].forward)
         return self._loss_from_scores(self.z2, y)
 
     def backprop(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Gradients of :meth:`calculate_loss` at (X, y): ``(dW1, db1, dW2, db2)``, shaped like the parameters."""
         X = check_features(X, self.nn_input_dim)
         y = check_labels(y, X.shape[0], self.nn_output_dim)
-        return self._gradients(X, y, np.arange(X.shape[0]), get_activation(self.actFun_type), 1.0)
+        return self._gradients(X, y, np.arange(X.shape[0]), ACTIVATIONS[self.actFun_type], 1.0)
 
     def parameters(self) -> list[np.ndarray]:
         """The live parameter arrays ``[W1, b1, W2, b2]``, in the order :meth:`backprop` returns gradients."""
@@ -129,8 +129,8 @@ class NeuralNetwork:
         self,
         X: np.ndarray,
         y: np.ndarray,
-        epsilon: float = 0.01,
-        num_passes: int = 20000,
+        epsilon: float = DEFAULTS.epsilon,
+        num_passes: int = DEFAULTS.num_passes,
         print_loss: bool = True,
         *,
         record_every: int = 100,
@@ -143,7 +143,7 @@ class NeuralNetwork:
         ``stopped_early``, ``best_pass``). ``print_loss`` prints the loss every 1,000 passes as the
         handout does; ``progress`` shows a tqdm bar instead. Raises
         :class:`~backproplab.errors.TrainingDiverged` if the loss becomes NaN or infinite, or stays
-        far above its starting value (see :mod:`backproplab.scratch.trainer`).
+        far above its starting value (the rules of :mod:`backproplab.divergence`).
         """
         trainer = Trainer(
             self,
@@ -182,11 +182,11 @@ class NeuralNetwork:
 
     def step_gradients(self, X: np.ndarray, y: np.ndarray, reg_scale: float) -> tuple[np.ndarray, ...]:
         """Gradients of sum_n NLL + (reg_lambda / 2) reg_scale (||W1||^2 + ||W2||^2) on checked rows."""
-        return self._gradients(X, y, np.arange(X.shape[0]), get_activation(self.actFun_type), reg_scale)
+        return self._gradients(X, y, np.arange(X.shape[0]), ACTIVATIONS[self.actFun_type], reg_scale)
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """``(L, accuracy)`` on checked rows; the forward pass stays cached (z1, a1, z2, probs)."""
-        self._forward(X, get_activation(self.actFun_type).forward)
+        self._forward(X, ACTIVATIONS[self.actFun_type].forward)
         return self._loss_from_scores(self.z2, y), float(np.mean(np.argmax(self.z2, axis=1) == y))
 
     def monitored_tensors(self) -> dict[str, np.ndarray]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backproplab import settings
 from backproplab.errors import UsageError
 from backproplab.mnist_net.choices import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES
 from backproplab.mnist_net.config import TRAJECTORY_FIELDS, TrainConfig
@@ -46,7 +47,8 @@ COURSE = {"activation": "relu", "init": "truncated_normal", "optimizer": "adam"}
 LR_FACTOR = 3.0
 LR_POINTS = 5
 LR_MAX_EXTENSIONS = 3
-DEFAULT_SWEEPS_DIR = Path("runs") / "sweeps"
+#: A sweep's folder is ``runs/sweeps/<name>`` by default (:func:`backproplab.runs.run_folder`).
+KIND = "sweeps"
 #: The data source of real MNIST; tests pass ``"module:function"`` returning an ``mnist.Datasets``.
 MNIST = "mnist"
 
@@ -123,14 +125,11 @@ def _no_duplicates(flag: str, values: Sequence[Any]) -> None:
 
 
 def parse_list(flag: str, text: str, kind: type = str) -> list[Any]:
-    """``"a,b,c"`` -> ``["a", "b", "c"]`` converted by ``kind``; empty entries are refused."""
-    items = [item.strip() for item in text.split(",")]
-    if not text.strip() or any(not item for item in items):
-        raise UsageError(f"--{flag}: empty entry in {text!r}; give a comma-separated list such as a,b")
+    """``"a,b,c"`` -> ``["a", "b", "c"]`` converted by ``kind`` (:func:`backproplab.settings.parse_list`)."""
     try:
-        return [kind(item) for item in items]
-    except ValueError:
-        raise UsageError(f"--{flag}: {text!r} is not a list of {kind.__name__} values") from None
+        return settings.parse_list(text, kind)
+    except settings.Invalid as exc:
+        raise UsageError(f"--{flag}: {exc}") from None
 
 
 # ----------------------------------------------------------------------------- runs

@@ -80,6 +80,7 @@ def record_failure(folder: Path, config: dict[str, Any], error: str, steps_done:
     """Write ``metrics.json`` with status failed and ``error`` (a killed worker writes nothing), in
     the run convention's layout. The folder is claimed for the write: when another process holds it
     (its run is in progress), nothing is written and None is returned. OSError (a full disk) passes."""
-    if not runs.record_failure(folder, "dcn", config, error, steps_done):
+    engine = config["engine"]  # the run's own (torch or numpy), not the command's name
+    if not runs.record_failure(folder, engine, config, error, steps_done):
         return None
-    return runs.metrics_record("dcn", "failed", config, {"steps_done": steps_done, "error": error}, {}, 0.0, None)
+    return runs.metrics_record(engine, "failed", config, {"steps_done": steps_done, "error": error}, {}, 0.0, None)

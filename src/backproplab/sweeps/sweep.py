@@ -26,7 +26,7 @@ from backproplab.mnist_net.config import TrainConfig
 from backproplab.sweeps import figures, hparams, state, table
 from backproplab.sweeps.runner import SweepProgress, run_dask, run_local
 from backproplab.sweeps.spec import (
-    DEFAULT_SWEEPS_DIR,
+    KIND,
     LR_MAX_EXTENSIONS,
     MNIST,
     SweepSpec,
@@ -316,7 +316,7 @@ def run_sweep(
 ) -> dict[str, Any]:
     """Run (or with ``dry_run`` only list) the sweep; returns {"out", "rows", "trained", "planned"}."""
     spec.validate()
-    out = Path(out) if out is not None else runs.confined(DEFAULT_SWEEPS_DIR, spec.name)
+    out = runs.run_folder(KIND, spec.name, out)
     base = spec.base_config()
     machine = choose_machine(jobs, threads_per_job, base.device, scheduler, warn=say)
     check_out(out, spec, force)
