@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from threadpoolctl import threadpool_limits
 
 from backproplab.dcn import model as dcn_model
 from backproplab.dcn.model import DCN
@@ -23,15 +22,7 @@ from backproplab.scratch.losses import cross_entropy_sum
 BATCH = 6
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # One thread per engine: the suite runs two workers on two cores, and oversubscribed BLAS
-    # threads spin instead of working.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def twin_networks(activation: str = "relu", init: str = "truncated_normal", seed: int = 0) -> tuple[DCN, ConvNet]:

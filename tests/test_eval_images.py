@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from threadpoolctl import threadpool_limits
 
 from backproplab import cli
 from backproplab.dcn.training import TorchEngine
@@ -23,13 +22,7 @@ ENGINES = {"torch": TorchEngine, "numpy": NumpyEngine}
 SUBSET = 7  # of the 20 validation images below
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def config(tmp_path, name: str, **overrides) -> TrainConfig:
