@@ -17,6 +17,8 @@ from backproplab.dcn.model import DCN
 from backproplab.mnist_net.choices import INITS as DCN_INITS
 from backproplab.numpy_dcn.check import Step, float64_twin, numpy_losses, random_steps, relative_difference
 from backproplab.numpy_dcn.convnet import INITS, LAYERS, ConvNet, weight_variable
+from backproplab.numpy_dcn.engine import EVAL_BATCH
+from backproplab.numpy_dcn.engine import accuracy as numpy_accuracy
 from backproplab.scratch.gradcheck import rel_error
 from backproplab.scratch.losses import cross_entropy_sum
 
@@ -172,3 +174,16 @@ def test_the_reports_agreement_drives_both_engines_through_the_same_steps() -> N
     net = float64_twin({name: p.detach().numpy() for name, p in dcn.named_parameters()})
     first = net.loss_and_gradients(images[:6].astype(np.float64), labels[:6])[1]
     assert abs(first - theirs[0]) / theirs[0] > 1e-6
+
+
+def test_accuracy_is_the_share_the_dcn_classifies_alike_across_evaluation_batches() -> None:
+    """The numpy engine's accuracy against the DCN's own predictions (torch, dropout off), on a set one
+    evaluation batch and three images long: the last, short batch counts as the others do."""
+    dcn, net = twin_networks()
+    n, right = EVAL_BATCH + 3, 100
+    images = np.random.default_rng(2).random((n, 784))
+    with torch.no_grad():
+        predicted = dcn.eval()(torch.from_numpy(images)).argmax(1).numpy()
+    labels = predicted.copy()
+    labels[right:] = (predicted[right:] + 1) % 10  # wrong for every image after the first ``right``
+    assert numpy_accuracy(net, images, labels) == right / n
