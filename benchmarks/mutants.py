@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -272,12 +273,13 @@ def prepare(group: str) -> Path:
     return folder
 
 
-def run(group: str, children: int) -> dict[str, Counter]:
-    """Run mutmut over ``group``; its mutants' statuses counted per module."""
+def run(group: str, children: int, names: list[str]) -> dict[str, Counter]:
+    """Run mutmut over ``group`` (only the mutants matching ``names``, mutmut's globs, if any); its mutants'
+    statuses counted per module."""
     folder = prepare(group)
     mutmut = [sys.executable, "-m", "mutmut"]
     env = {**os.environ, "CI": "1"}  # Hypothesis replays its fixed examples (tests/conftest.py): a repeatable score
-    subprocess.run([*mutmut, "run", "--max-children", str(children)], cwd=folder, env=env, check=True)
+    subprocess.run([*mutmut, "run", "--max-children", str(children), *names], cwd=folder, env=env, check=True)
     listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=folder, env=env, check=True, capture_output=True)
     counts: dict[str, Counter] = defaultdict(Counter)
     for line in listed.stdout.decode().splitlines():
@@ -285,6 +287,13 @@ def run(group: str, children: int) -> dict[str, Counter]:
         if found:  # backproplab.report.html.x__text__mutmut_2: killed
             counts[found[1].rsplit(".", 1)[0]][found[2]] += 1
     return counts
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process: the machine's own cost of a group,
+    whatever share of the cores the other jobs left it."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine() -> str:
@@ -303,26 +312,38 @@ def main() -> None:
     )
     parser.add_argument("groups", nargs="*", help=f"groups to run (default all): {', '.join(GROUPS)}")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument(
+        "--mutants",
+        nargs="+",
+        default=[],
+        metavar="GLOB",
+        help="only the mutants whose names match, e.g. 'backproplab.scratch.losses.*' (the others count as not run)",
+    )
     args = parser.parse_args()
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown group {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
-    rows, loads, total = [], [], 0.0
+    rows, loads, total, total_cpu = [], [], 0.0, 0.0
     for group in args.groups or list(GROUPS):
-        start = time.monotonic()
-        counts = run(group, args.max_children)
-        minutes = (time.monotonic() - start) / 60
-        total += minutes
+        start, cpu_start = time.monotonic(), _children_cpu()
+        counts = run(group, args.max_children, args.mutants)
+        minutes, cpu = (time.monotonic() - start) / 60, (_children_cpu() - cpu_start) / 60
+        total, total_cpu = total + minutes, total_cpu + cpu
         loads.append(os.getloadavg()[2])  # the other jobs' share of the cores changes the minutes, not the score
-        rows += [(group, module, c, minutes) for module, c in sorted(counts.items())]
+        rows += [(group, module, c, minutes, cpu) for module, c in sorted(counts.items())]
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = f"15-minute load average {min(loads):.1f} to {max(loads):.1f} at the groups' ends"
-    print(f"\nmutmut over {', '.join(args.groups or GROUPS)}; {machine()}; {when}; {total:.1f} minutes; {load}")
-    print("| group | module | killed | survived | timed out | no test reaches it | other | group minutes |")
-    print("|---|---|---|---|---|---|---|---|")
-    for group, module, c, minutes in rows:
-        other = sum(c.values()) - c["killed"] - c["survived"] - c["timeout"] - c["no tests"]
-        row = (group, module, c["killed"], c["survived"], c["timeout"], c["no tests"], other, f"{minutes:.1f}")
+    print(
+        f"\nmutmut over {', '.join(args.groups or GROUPS)}; {machine()}; {when}; {total:.1f} minutes "
+        f"({total_cpu:.1f} CPU minutes, so about {total_cpu / 2:.0f} minutes on 2 idle cores); {load}"
+    )
+    columns = "killed | survived | timed out | no test reaches it | not run | other | minutes | CPU minutes"
+    print(f"| group | module | {columns} |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for group, module, c, minutes, cpu in rows:
+        known = ("killed", "survived", "timeout", "no tests", "not checked")
+        other = sum(c.values()) - sum(c[k] for k in known)
+        row = (group, module, *(c[k] for k in known), other, f"{minutes:.1f}", f"{cpu:.1f}")
         print("| " + " | ".join(map(str, row)) + " |")
 
 
