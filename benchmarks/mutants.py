@@ -263,6 +263,9 @@ def prepare(group: str) -> Path:
         "do_not_mutate_patterns": patterns,
         "pytest_add_cli_args_test_selection": spec.tests,
         "pytest_add_cli_args": [f"--timeout={MUTANT_TEST_TIMEOUT}"],
+        # mutmut's own limit, (tests' seconds + this) * 15 of wall time: the default 1 s calls a mutant whose
+        # fast tests start slowly on a shared machine a timeout; a real hang still fails at the limit above
+        "timeout_constant": 5.0,
         "also_copy": ["README.md"],
         # torch is not fork-safe once it has run: fork each mutant from a server that has only collected
         "process_isolation": "forkserver",
