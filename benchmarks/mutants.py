@@ -142,7 +142,7 @@ GROUPS: dict[str, Group] = {
     ),
     "monitoring": Group(
         [f"{SRC}monitoring.py"],
-        ["tests/test_monitoring.py"],
+        ["tests/test_monitoring.py", "-k", "not does_not_import"],
         {
             f"{SRC}monitoring.py::_wait_for_a_later_second": "event-file naming (a resumed run's files sort after "
             "the first's); tested by a resume in test_dcn_train, minutes of mutants for one ordering",
