@@ -185,3 +185,12 @@ def test_state_slots_are_named_as_checkpoints_store_them(name: str) -> None:
     for slots in opt.state:
         assert set(slots) - checkpoint._SCRATCH == SLOTS[name]  # the saved state
         assert set(slots) & checkpoint._SCRATCH == {"tmp"}  # scratch space, left out of the file
+
+
+@pytest.mark.parametrize("name", sorted(SLOTS))
+def test_a_step_with_a_gradient_missing_is_refused(name: str) -> None:
+    """One gradient per parameter, in order: a shorter list is an error, not a step that silently
+    leaves the parameters without a gradient where they were."""
+    opt = make_optimizer(name, [np.ones(3), np.ones(2)], lr=0.1)
+    with pytest.raises(ValueError, match="shorter"):
+        opt.step([np.ones(3)])
