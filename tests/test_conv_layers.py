@@ -261,3 +261,20 @@ def test_maxout_works_on_dense_features_and_needs_pairs() -> None:
         Maxout().forward(np.zeros((1, 3)))
     with pytest.raises(ValueError, match="unknown activation"):
         make_activation("swish")
+
+
+def test_maxout_in_float32_stays_float32_as_the_torch_dcns_does() -> None:
+    """The engine's float32 run: maxout's output and input gradient keep float32, as torch's maxout
+    in float32 (the same values, ties included), so no layer behind it silently works in float64."""
+    rng = np.random.default_rng(4)
+    z = rng.integers(-1, 2, size=(2, 3, 3, 4)).astype(np.float32)  # many ties
+    layer = Maxout()
+    out, cache = layer.forward(z)
+    zt = nchw(z)
+    ot = TORCH_DCN_ACTIVATIONS["maxout"].fn(zt)
+    G = rng.normal(size=out.shape).astype(np.float32)
+    ot.backward(torch.tensor(G.transpose(0, 3, 1, 2).copy()))
+    dz = layer.backward(G, cache)
+    assert (out.dtype, dz.dtype) == (np.float32, np.float32)
+    np.testing.assert_array_equal(out, nhwc(ot))
+    np.testing.assert_array_equal(dz, nhwc(zt.grad))
