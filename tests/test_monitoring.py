@@ -13,7 +13,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from backproplab.monitoring import (
+    QUANTITIES,
     SummaryWriter,
+    histogram_edges,
+    layer_tag,
     read_histogram_tags,
     read_histograms,
     read_scalars,
@@ -200,3 +203,19 @@ def test_a_resumed_event_file_is_read_after_the_first_even_within_one_second(tmp
         for step in range(3, 5):
             resumed.add_scalar("train/loss", 10.0 - step, step)
     assert [step for step, _ in read_scalars(tmp_path)["train/loss"]] == [0, 1, 2, 3, 4]
+
+
+def test_layer_tag_joins_layer_and_quantity_and_refuses_what_would_break_the_tag() -> None:
+    assert layer_tag("conv1", "weights") == "conv1/weights"
+    assert [layer_tag("fc2", q) for q in QUANTITIES] == [f"fc2/{q}" for q in QUANTITIES]
+    for layer, quantity in [("conv1", "gradients"), ("", "weights"), ("conv1/a", "weights")]:
+        with pytest.raises(ValueError):
+            layer_tag(layer, quantity)
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(-1.0, 1.0), (-3.5, 3.5), (2.0, 7.0), (3.0, 3.0), (-0.25, -0.25)])
+def test_histogram_edges_are_numpys_also_for_a_symmetric_or_constant_range(lo: float, hi: float) -> None:
+    """np.histogram's edges for values spanning [lo, hi]: equal widths, and [v - 0.5, v + 0.5] for a
+    constant v."""
+    values = np.array([lo, (lo + hi) / 2, hi])
+    np.testing.assert_allclose(histogram_edges(lo, hi, 6), np.histogram_bin_edges(values, bins=6), rtol=1e-15)
