@@ -152,7 +152,7 @@ GROUPS: dict[str, Group] = {
     ),
     "runs": Group(
         [f"{SRC}runs.py"],
-        ["tests/test_runs.py", "tests/test_checkpoint_readers.py"],
+        ["tests/test_runs.py", "tests/test_run_records.py", "tests/test_checkpoint_readers.py"],
         {
             f"{SRC}runs.py::command_hint": "the command a message suggests (text)",
             f"{SRC}runs.py::failed_to_write": "the disk-full message (text; its one path is tested end to end)",
