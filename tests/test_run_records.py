@@ -49,3 +49,37 @@ def test_a_run_resumes_up_to_its_last_step_and_not_beyond(tmp_path) -> None:
         runs.check_resumable(tmp_path, saved, 6, config, ["lr", "seed"])
     with pytest.raises(UsageError, match=rf"cannot resume {tmp_path} with different settings \(seed 0 -> 1\)"):
         runs.check_resumable(tmp_path, saved, 3, SimpleNamespace(lr=0.1, seed=1, steps=5), ["lr", "seed"])
+
+
+def test_a_checkpoint_entry_of_the_wrong_type_is_damaged_and_a_bool_is_no_number(tmp_path) -> None:
+    kinds = {"step": int, "lr": (int, float)}
+    runs.check_entries(tmp_path, {"step": 5, "lr": 0.1, "other": "kept"}, kinds)
+    for record in ({"step": "5", "lr": 0.1}, {"step": True, "lr": 0.1}, {"step": 5, "lr": None}):
+        with pytest.raises(runs.DamagedCheckpoint, match="has a damaged"):
+            runs.check_entries(tmp_path, record, kinds)
+    with pytest.raises(runs.DamagedCheckpoint, match="lacks its 'lr' entry"):
+        runs.check_entries(tmp_path, {"step": 5}, kinds)
+
+
+def test_a_history_entry_needs_numbers_and_a_whole_step_from_zero(tmp_path) -> None:
+    good = runs.evaluation_record(4, 2.0, [0.5, 0.3], 0.9, 0.8)
+    assert good == {
+        "step": 4,
+        "epoch": 2.0,
+        "train_loss": 0.4,
+        "validation_error": pytest.approx(0.1),
+        "test_error": pytest.approx(0.2),
+        "validation_accuracy": 0.9,
+        "test_accuracy": 0.8,
+    }
+    runs.check_run_state(tmp_path, {"history": [good]})
+    for bad in ({**good, "step": 2.5}, {**good, "step": -1}, {**good, "test_error": "0.2"}, [good]):
+        with pytest.raises(runs.DamagedCheckpoint, match="damaged 'history' entry"):
+            runs.check_run_state(tmp_path, {"history": [bad]})
+
+
+def test_a_bad_name_is_refused_naming_the_flag_it_came_from(tmp_path) -> None:
+    assert runs.confined(tmp_path, "relu-adam-seed0", "--study") == tmp_path / "relu-adam-seed0"
+    for name in ("a/b", "..", ".hidden", ""):
+        with pytest.raises(UsageError, match=r"^--study: "):
+            runs.confined(tmp_path, name, "--study")
