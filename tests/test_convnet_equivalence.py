@@ -187,3 +187,23 @@ def test_accuracy_is_the_share_the_dcn_classifies_alike_across_evaluation_batche
     labels = predicted.copy()
     labels[right:] = (predicted[right:] + 1) % 10  # wrong for every image after the first ``right``
     assert numpy_accuracy(net, images, labels) == right / n
+
+
+def test_a_training_pass_without_a_given_mask_draws_dropout_and_fills_the_capture(masks_into_dcn) -> None:
+    """Training as the engine runs it: no mask handed in, so the network draws one from its generator;
+    the DCN, handed that same mask, gives the same logits, and the capture holds the DCN's tags with the
+    same fully connected tensors."""
+    dcn, net = twin_networks()
+    ((x, y, _mask),) = batches(1)
+    state = net.rng.bit_generator.state
+    ours: dict[str, np.ndarray] = {}
+    logits, _loss = net.loss_and_gradients(x, y, capture=ours)
+    net.rng.bit_generator.state = state
+    masks_into_dcn["mask"] = torch.tensor(net.dropout.make_mask((BATCH, 1024), net.dtype))
+    theirs: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        logits_t = dcn.train()(torch.tensor(x), capture=theirs)
+    assert np.abs(logits - logits_t.numpy()).max() < 1e-10
+    assert ours.keys() == theirs.keys()
+    for tag in ("fc1/net_input", "fc1/activation", "fc2/net_input"):
+        assert np.abs(ours[tag] - theirs[tag].numpy()).max() < 1e-10, tag
