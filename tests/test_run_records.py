@@ -4,7 +4,9 @@ failure record, the lock holder's name, the resume limits."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -72,7 +74,10 @@ def test_a_history_entry_needs_numbers_and_a_whole_step_from_zero(tmp_path) -> N
         "validation_accuracy": 0.9,
         "test_accuracy": 0.8,
     }
-    runs.check_run_state(tmp_path, {"history": [good]})
+    runs.check_run_state(tmp_path, {"history": [good, {**good, "step": 0}]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no mean of nothing: NaN when no loss was read since the last evaluation
+        assert math.isnan(runs.evaluation_record(0, 2.0, [], 0.1, 0.1)["train_loss"])
     for bad in ({**good, "step": 2.5}, {**good, "step": -1}, {**good, "test_error": "0.2"}, [good]):
         with pytest.raises(runs.DamagedCheckpoint, match="damaged 'history' entry"):
             runs.check_run_state(tmp_path, {"history": [bad]})
