@@ -306,3 +306,17 @@ def test_conv2d_and_dense_in_float32_give_float32_input_gradients_as_torch() -> 
     assert dh.dtype == np.float32
     np.testing.assert_allclose(dh, ht.grad.numpy(), rtol=1e-5, atol=1e-5)
     assert dense.backward(np.ones_like(out), dense_cache, input_grad=False) is None
+
+
+def test_maxpool_in_float32_gives_a_float32_input_gradient_as_torch() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(2, 4, 6, 3)).astype(np.float32)
+    pool = MaxPool2x2()
+    out, cache = pool.forward(x)
+    xt = nchw(x)
+    ot = F.max_pool2d(xt, 2)
+    G = rng.normal(size=out.shape).astype(np.float32)
+    ot.backward(torch.tensor(G.transpose(0, 3, 1, 2).copy()))
+    dx = pool.backward(G, cache)
+    assert dx.dtype == np.float32
+    np.testing.assert_array_equal(dx, nhwc(xt.grad))
