@@ -292,3 +292,8 @@ def test_a_training_step_fills_the_capture_with_the_networks_own_tensors() -> No
     assert capture.keys() == reference.keys() and "fc2/net_input" in capture
     torch.testing.assert_close(capture["fc2/net_input"].detach(), logits.detach())
     torch.testing.assert_close(capture["fc2/net_input"].detach(), reference["fc2/net_input"])
+
+
+def test_a_batchs_accuracy_is_the_share_of_rows_whose_largest_logit_is_the_label() -> None:
+    logits = torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5], [0.0, 0.2, 0.1]])
+    assert train_module.TorchEngine().batch_accuracy(logits, torch.tensor([1, 0, 2])) == pytest.approx(2 / 3)

@@ -300,3 +300,14 @@ def test_monitored_tensors_are_the_last_passs_arrays_under_their_tags() -> None:
     assert got.keys() == expected.keys()
     for tag, values in expected.items():
         np.testing.assert_allclose(got[tag], values, rtol=1e-12, err_msg=tag)
+
+
+def test_step_gradients_scale_only_the_l2_term_as_asked() -> None:
+    """A mini-batch step weighs L2 by ``reg_scale``: the gradients differ from the data-only ones
+    (reg_scale 0) by exactly reg_lambda * reg_scale * W for the weights, and not at all for the biases."""
+    X, y = random_problem(5, 6, 3, 3)
+    net = NeuralNetwork(3, 4, 3, actFun_type="tanh", reg_lambda=0.3, seed=2)
+    data = net.step_gradients(X, y, 0.0)
+    scaled = net.step_gradients(X, y, 0.25)
+    for ours, plain, extra in zip(scaled, data, (0.3 * 0.25 * net.W1, 0, 0.3 * 0.25 * net.W2, 0), strict=True):
+        np.testing.assert_allclose(ours - plain, extra, rtol=1e-12, atol=1e-15)
