@@ -88,3 +88,15 @@ def test_a_bad_name_is_refused_naming_the_flag_it_came_from(tmp_path) -> None:
     for name in ("a/b", "..", ".hidden", ""):
         with pytest.raises(UsageError, match=r"^--study: "):
             runs.confined(tmp_path, name, "--study")
+
+
+def test_resume_compares_the_learning_rate_in_effect_not_how_it_was_given(tmp_path) -> None:
+    """lr None (the optimizer's default) and that default written out are one run; another rate is not."""
+    saved = {"lr": None, "learning_rate": 0.01}
+    runs.check_unchanged(tmp_path, saved, SimpleNamespace(lr=0.01, learning_rate=0.01), ["lr"])
+    runs.check_unchanged(tmp_path, saved, SimpleNamespace(lr=None, learning_rate=0.01), ["lr"])
+    with pytest.raises(UsageError, match=r"different settings \(lr 0.01 -> 0.02\)"):
+        runs.check_unchanged(tmp_path, saved, SimpleNamespace(lr=0.02, learning_rate=0.02), ["lr"])
+    # a record without the value in effect (an older run) is compared as given
+    with pytest.raises(UsageError, match=r"\(lr None -> 0.01\)"):
+        runs.check_unchanged(tmp_path, {"lr": None}, SimpleNamespace(lr=0.01, learning_rate=0.01), ["lr"])
