@@ -45,13 +45,14 @@ bench: setup
 	$(BIN)/python benchmarks/bench_scratch.py  # includes bench_deep.py
 	$(BIN)/python benchmarks/bench_dcn.py
 
-# Mutation testing, not in CI (long: docs/results.md has its time): mutmut over the modules where a wrong number
+# Mutation testing, not in CI (long: docs/results.md has its time): mutmut over the functions where a wrong number
 # would mislead a learner, each group with the fast tests that cover it; `make mutants MUTANT_GROUPS="report_html"`
-# runs some groups. Its last score is in docs/results.md.
+# runs some groups, `MUTANTS='backproplab.monitoring.x_tensor_stats*'` some mutants. Its last score is in
+# docs/results.md.
 .PHONY: mutants
 mutants: setup
 	$(BIN)/python -m pip install --quiet -e '.[mutants]'
-	$(BIN)/python benchmarks/mutants.py $(MUTANT_GROUPS)
+	$(BIN)/python benchmarks/mutants.py $(MUTANT_GROUPS) $(if $(MUTANTS),--mutants $(MUTANTS))
 
 # The guide (docs/, mkdocs.yml) as a static site in site/, built offline; open site/index.html from disk.
 docs: setup

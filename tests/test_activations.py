@@ -88,3 +88,9 @@ def test_no_overflow_or_warning_for_huge_inputs(name: str) -> None:
 def test_sigmoid_saturates_exactly() -> None:
     s = ACTIVATIONS["sigmoid"].forward(np.array([-1e4, 1e4]))
     assert s[0] == 0.0 and s[1] == 1.0
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_an_activation_called_like_a_function_is_its_forward_pass(name: str) -> None:
+    z = np.linspace(-3.0, 3.0, 13)
+    np.testing.assert_array_equal(ACTIVATIONS[name](z), ACTIVATIONS[name].forward(z))

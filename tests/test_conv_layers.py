@@ -261,3 +261,62 @@ def test_maxout_works_on_dense_features_and_needs_pairs() -> None:
         Maxout().forward(np.zeros((1, 3)))
     with pytest.raises(ValueError, match="unknown activation"):
         make_activation("swish")
+
+
+def test_maxout_in_float32_stays_float32_as_the_torch_dcns_does() -> None:
+    """The engine's float32 run: maxout's output and input gradient keep float32, as torch's maxout
+    in float32 (the same values, ties included), so no layer behind it silently works in float64."""
+    rng = np.random.default_rng(4)
+    z = rng.integers(-1, 2, size=(2, 3, 3, 4)).astype(np.float32)  # many ties
+    layer = Maxout()
+    out, cache = layer.forward(z)
+    zt = nchw(z)
+    ot = TORCH_DCN_ACTIVATIONS["maxout"].fn(zt)
+    G = rng.normal(size=out.shape).astype(np.float32)
+    ot.backward(torch.tensor(G.transpose(0, 3, 1, 2).copy()))
+    dz = layer.backward(G, cache)
+    assert (out.dtype, dz.dtype) == (np.float32, np.float32)
+    np.testing.assert_array_equal(out, nhwc(ot))
+    np.testing.assert_array_equal(dz, nhwc(zt.grad))
+
+
+def test_conv2d_and_dense_in_float32_give_float32_input_gradients_as_torch() -> None:
+    """The engine's float32 run: the input gradients keep float32 (torch autograd in float32 is the
+    reference, to float32 rounding), and a layer asked for no input gradient returns none."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 6, 6, 3)).astype(np.float32)
+    W, b = rng.normal(size=(4, 3, 5, 5)).astype(np.float32), rng.normal(size=4).astype(np.float32)
+    conv = Conv2D(W, b)
+    z, cache = conv.forward(x)
+    xt = nchw(x)
+    zt = F.conv2d(xt, torch.tensor(W), torch.tensor(b), padding=2)
+    G = rng.normal(size=z.shape).astype(np.float32)
+    zt.backward(torch.tensor(G.transpose(0, 3, 1, 2).copy()))
+    dx = conv.backward(G, cache)
+    assert dx.dtype == np.float32
+    np.testing.assert_allclose(dx, nhwc(xt.grad), rtol=1e-4, atol=1e-4)
+
+    h = rng.normal(size=(3, 7)).astype(np.float32)
+    Wd, bd = rng.normal(size=(5, 7)).astype(np.float32), np.zeros(5, np.float32)
+    dense = Dense(Wd, bd)
+    out, dense_cache = dense.forward(h)
+    ht = torch.tensor(h, requires_grad=True)
+    F.linear(ht, torch.tensor(Wd)).backward(torch.tensor(np.ones_like(out)))
+    dh = dense.backward(np.ones_like(out), dense_cache)
+    assert dh.dtype == np.float32
+    np.testing.assert_allclose(dh, ht.grad.numpy(), rtol=1e-5, atol=1e-5)
+    assert dense.backward(np.ones_like(out), dense_cache, input_grad=False) is None
+
+
+def test_maxpool_in_float32_gives_a_float32_input_gradient_as_torch() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(2, 4, 6, 3)).astype(np.float32)
+    pool = MaxPool2x2()
+    out, cache = pool.forward(x)
+    xt = nchw(x)
+    ot = F.max_pool2d(xt, 2)
+    G = rng.normal(size=out.shape).astype(np.float32)
+    ot.backward(torch.tensor(G.transpose(0, 3, 1, 2).copy()))
+    dx = pool.backward(G, cache)
+    assert dx.dtype == np.float32
+    np.testing.assert_array_equal(dx, nhwc(xt.grad))

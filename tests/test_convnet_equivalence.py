@@ -16,6 +16,8 @@ from backproplab.dcn.model import DCN
 from backproplab.mnist_net.choices import INITS as DCN_INITS
 from backproplab.numpy_dcn.check import Step, float64_twin, numpy_losses, random_steps, relative_difference
 from backproplab.numpy_dcn.convnet import INITS, LAYERS, ConvNet, weight_variable
+from backproplab.numpy_dcn.engine import EVAL_BATCH
+from backproplab.numpy_dcn.engine import accuracy as numpy_accuracy
 from backproplab.scratch.gradcheck import rel_error
 from backproplab.scratch.losses import cross_entropy_sum
 
@@ -163,3 +165,36 @@ def test_the_reports_agreement_drives_both_engines_through_the_same_steps() -> N
     net = float64_twin({name: p.detach().numpy() for name, p in dcn.named_parameters()})
     first = net.loss_and_gradients(images[:6].astype(np.float64), labels[:6])[1]
     assert abs(first - theirs[0]) / theirs[0] > 1e-6
+
+
+def test_accuracy_is_the_share_the_dcn_classifies_alike_across_evaluation_batches() -> None:
+    """The numpy engine's accuracy against the DCN's own predictions (torch, dropout off), on a set one
+    evaluation batch and three images long: the last, short batch counts as the others do."""
+    dcn, net = twin_networks()
+    n, right = EVAL_BATCH + 3, 100
+    images = np.random.default_rng(2).random((n, 784))
+    with torch.no_grad():
+        predicted = dcn.eval()(torch.from_numpy(images)).argmax(1).numpy()
+    labels = predicted.copy()
+    labels[right:] = (predicted[right:] + 1) % 10  # wrong for every image after the first ``right``
+    assert numpy_accuracy(net, images, labels) == right / n
+
+
+def test_a_training_pass_without_a_given_mask_draws_dropout_and_fills_the_capture(masks_into_dcn) -> None:
+    """Training as the engine runs it: no mask handed in, so the network draws one from its generator;
+    the DCN, handed that same mask, gives the same logits, and the capture holds the DCN's tags with the
+    same fully connected tensors."""
+    dcn, net = twin_networks()
+    ((x, y, _mask),) = batches(1)
+    state = net.rng.bit_generator.state
+    ours: dict[str, np.ndarray] = {}
+    logits, _loss = net.loss_and_gradients(x, y, capture=ours)
+    net.rng.bit_generator.state = state
+    masks_into_dcn["mask"] = torch.tensor(net.dropout.make_mask((BATCH, 1024), net.dtype))
+    theirs: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        logits_t = dcn.train()(torch.tensor(x), capture=theirs)
+    assert np.abs(logits - logits_t.numpy()).max() < 1e-10
+    assert ours.keys() == theirs.keys()
+    for tag in ("fc1/net_input", "fc1/activation", "fc2/net_input"):
+        assert np.abs(ours[tag] - theirs[tag].numpy()).max() < 1e-10, tag

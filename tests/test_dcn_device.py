@@ -4,6 +4,7 @@ run only where a GPU is present (listed in docs/performance.md; `benchmarks/gpu_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -269,3 +270,25 @@ def test_cuda_resume_is_bit_exact_with_deterministic(tmp_path) -> None:
     a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "broken" / "checkpoint.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_training_step_fills_the_capture_with_the_networks_own_tensors() -> None:
+    """The step TensorBoard records: forward_backward hands the capture to the network, so it holds every
+    layer's tensors, the last being the step's own logits (compared with a plain eval of the same weights)."""
+    torch.manual_seed(0)
+    model = DCN(dropout=0.0)
+    optimizer = make_optimizer("sgd", model.parameters(), 0.1)
+    x, y = torch.rand(3, 1, 28, 28), torch.tensor([1, 2, 3])
+    capture: dict[str, torch.Tensor] = {}
+    logits, _loss = train_module.forward_backward(model, optimizer, x, y, contextlib.nullcontext, capture)
+    reference: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        model(x, reference)
+    assert capture.keys() == reference.keys() and "fc2/net_input" in capture
+    torch.testing.assert_close(capture["fc2/net_input"].detach(), logits.detach())
+    torch.testing.assert_close(capture["fc2/net_input"].detach(), reference["fc2/net_input"])
+
+
+def test_a_batchs_accuracy_is_the_share_of_rows_whose_largest_logit_is_the_label() -> None:
+    logits = torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5], [0.0, 0.2, 0.1]])
+    assert train_module.TorchEngine().batch_accuracy(logits, torch.tensor([1, 0, 2])) == pytest.approx(2 / 3)

@@ -458,3 +458,23 @@ def test_an_activation_of_your_own_is_used_and_gradient_checked() -> None:
         np.testing.assert_allclose(net.layers[1].a, net.layers[1].z * sigma(net.layers[1].z))
     with pytest.raises(ValueError, match="actFun_type must be an activation name or a list of names, got 3"):
         DeepNeuralNetwork(2, [3], 2, 3)
+
+
+def test_monitored_tensors_are_each_layers_arrays_under_their_tags() -> None:
+    """Every layer's weights and biases; after a pass its net input, and its activation except at the
+    output (the identity there): recomputed by hand from the weights."""
+    net = DeepNeuralNetwork(3, [4, 5], 2, ["tanh", "relu"], seed=2)
+    weights = [(layer.W, layer.b) for layer in net.layers]
+    assert set(net.monitored_tensors()) == {f"layer{i}/{q}" for i in (1, 2, 3) for q in ("weights", "biases")}
+    X = np.random.default_rng(2).normal(size=(6, 3))
+    net.feedforward(X)
+    expected, a = {}, X
+    for i, ((W, b), act) in enumerate(zip(weights, [np.tanh, lambda z: np.maximum(z, 0), None], strict=True), 1):
+        z = a @ W + b
+        expected |= {f"layer{i}/weights": W, f"layer{i}/biases": b, f"layer{i}/net_input": z}
+        if act is not None:
+            a = expected[f"layer{i}/activation"] = act(z)
+    got = net.monitored_tensors()
+    assert got.keys() == expected.keys()
+    for tag, values in expected.items():
+        np.testing.assert_allclose(got[tag], values, rtol=1e-12, err_msg=tag)

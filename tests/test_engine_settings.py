@@ -22,7 +22,7 @@ from backproplab.datasets.idx import to_idx_bytes
 from backproplab.errors import TrainingDiverged, UsageError
 from backproplab.mnist_net.choices import ENGINES
 from backproplab.mnist_net.config import TrainConfig
-from backproplab.mnist_net.contract import LEARNING_RATE_TAG, learning_rate_at
+from backproplab.mnist_net.contract import LEARNING_RATE_TAG, learning_rate_at, schedule_factor
 from backproplab.mnist_net.run import train
 from backproplab.monitoring import read_scalars
 from backproplab.settings import fields_shaping, flag_of, settings_of
@@ -146,3 +146,12 @@ def test_the_learning_rate_read_back_from_a_run_is_the_schedules(tmp_path, data_
     # float32 event values: the formula's rates rounded to float32
     assert [rate for _, rate in logged] == [float(np.float32(rate)) for rate in expected]
     assert expected[0] == 0.01 and min(expected) < 0.002
+
+
+def test_the_step_schedule_drops_tenfold_at_half_and_at_three_quarters_rounded_down() -> None:
+    """Step by step for 11 steps (halves and quarters that are not whole): 1 for steps 0-4, 0.1 from
+    11 // 2 = 5, 0.01 from 3 * 11 // 4 = 8; cosine from 1 down to its value at step 10 of 11."""
+    assert [schedule_factor("step", s, 11) for s in range(11)] == pytest.approx([1.0] * 5 + [0.1] * 3 + [0.01] * 3)
+    cosine = [schedule_factor("cosine", s, 11) for s in range(11)]
+    assert cosine == pytest.approx([(1 + math.cos(math.pi * s / 11)) / 2 for s in range(11)], rel=1e-15)
+    assert schedule_factor("constant", 10, 11) == 1.0

@@ -13,7 +13,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from backproplab.monitoring import (
+    QUANTITIES,
     SummaryWriter,
+    histogram_edges,
+    layer_tag,
     read_histogram_tags,
     read_histograms,
     read_scalars,
@@ -200,3 +203,52 @@ def test_a_resumed_event_file_is_read_after_the_first_even_within_one_second(tmp
         for step in range(3, 5):
             resumed.add_scalar("train/loss", 10.0 - step, step)
     assert [step for step, _ in read_scalars(tmp_path)["train/loss"]] == [0, 1, 2, 3, 4]
+
+
+def test_layer_tag_joins_layer_and_quantity_and_refuses_what_would_break_the_tag() -> None:
+    assert layer_tag("conv1", "weights") == "conv1/weights"
+    assert [layer_tag("fc2", q) for q in QUANTITIES] == [f"fc2/{q}" for q in QUANTITIES]
+    for layer, quantity in [("conv1", "gradients"), ("", "weights"), ("conv1/a", "weights")]:
+        with pytest.raises(ValueError):
+            layer_tag(layer, quantity)
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(-1.0, 1.0), (-3.5, 3.5), (2.0, 7.0), (3.0, 3.0), (-0.25, -0.25)])
+def test_histogram_edges_are_numpys_also_for_a_symmetric_or_constant_range(lo: float, hi: float) -> None:
+    """np.histogram's edges for values spanning [lo, hi]: equal widths, and [v - 0.5, v + 0.5] for a
+    constant v."""
+    values = np.array([lo, (lo + hi) / 2, hi])
+    np.testing.assert_allclose(histogram_edges(lo, hi, 6), np.histogram_bin_edges(values, bins=6), rtol=1e-15)
+
+
+def test_integer_tensors_are_summarised_as_their_float_values() -> None:
+    """An integer tensor (a label count, say): the same statistics as its float64 values, the mean
+    not truncated on the way."""
+    values = np.array([[1, 2, 2], [7, -3, 4]])
+    ints, floats = tensor_stats(values, bins=5), tensor_stats(values.astype(np.float64), bins=5)
+    assert (ints.count, ints.min, ints.max, ints.mean) == (6, -3.0, 7.0, 13 / 6)
+    assert ints.std == pytest.approx(np.std(values.astype(np.float64)), rel=1e-12)
+    assert ints.std == floats.std
+    np.testing.assert_array_equal(ints.bucket_counts, floats.bucket_counts)
+
+
+def test_nothing_finite_gives_nan_statistics_and_an_empty_histogram() -> None:
+    stats = tensor_stats(np.array([np.nan, np.inf, -np.inf]))
+    assert (stats.count, stats.nonfinite) == (0, 3)
+    assert all(math.isnan(v) for v in (stats.min, stats.max, stats.mean, stats.std))
+    assert stats.bucket_limits.shape == stats.bucket_counts.shape == (0,)
+
+
+def test_a_float32_tensor_far_below_zero_does_not_overflow_its_std() -> None:
+    """Squares of float32 values past about 1e19 overflow float32: a tensor diverging to large negative
+    values (only its min is huge) is summarised in float64, as one diverging upwards is."""
+    values = np.array([-3e19, 1.0, 2.0, 5.0], dtype=np.float32)
+    stats = tensor_stats(values)
+    assert stats.std == pytest.approx(np.std(values.astype(np.float64)), rel=1e-6)
+
+
+def test_the_histogram_has_the_bins_asked_for() -> None:
+    values = np.random.default_rng(3).normal(size=100)
+    stats = tensor_stats(values, bins=7)
+    assert stats.bucket_limits.shape == (8,) and stats.bucket_counts.shape == (7,)
+    assert stats.bucket_counts.sum() == 100

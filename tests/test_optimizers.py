@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from backproplab.numpy_dcn import checkpoint
 from backproplab.scratch import OPTIMIZERS, make_optimizer
 
 ALL = list(OPTIMIZERS)
@@ -161,3 +162,34 @@ def test_names_and_aliases_are_the_same_everywhere() -> None:
         assert MLPConfig(optimizer=spelling).optimizer == name
     with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'; choose one of: sgd"):
         MLPConfig(optimizer="lbfgs")
+
+
+#: The state each optimizer keeps per parameter, under the names a NumPy-engine checkpoint stores it
+#: (``optimizer/<i>/<slot>``): a renamed slot would make a resumed run start that state from zeros.
+SLOTS = {
+    "sgd": set(),
+    "momentum": {"velocity"},
+    "nesterov": {"velocity"},
+    "adagrad": {"sum_sq"},
+    "rmsprop": {"square_avg"},
+    "adam": {"m", "v"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SLOTS))
+def test_state_slots_are_named_as_checkpoints_store_them(name: str) -> None:
+    assert sorted(SLOTS) == sorted(OPTIMIZERS.names())
+    opt = make_optimizer(name, [np.zeros(3), np.zeros(2)], lr=0.1)
+    opt.step([np.ones(3), np.ones(2)])
+    for slots in opt.state:
+        assert set(slots) - checkpoint._SCRATCH == SLOTS[name]  # the saved state
+        assert set(slots) & checkpoint._SCRATCH == {"tmp"}  # scratch space, left out of the file
+
+
+@pytest.mark.parametrize("name", sorted(SLOTS))
+def test_a_step_with_a_gradient_missing_is_refused(name: str) -> None:
+    """One gradient per parameter, in order: a shorter list is an error, not a step that silently
+    leaves the parameters without a gradient where they were."""
+    opt = make_optimizer(name, [np.ones(3), np.ones(2)], lr=0.1)
+    with pytest.raises(ValueError, match="shorter"):
+        opt.step([np.ones(3)])

@@ -31,3 +31,10 @@ def test_reductions_match_numpy(n: int, c: int, seed: int, dtype) -> None:
 def test_row_max_keeps_infinities() -> None:
     a = np.array([[1.0, np.inf], [-np.inf, -5.0]])
     np.testing.assert_array_equal(row_max(a), [[np.inf], [-5.0]])
+
+
+def test_reductions_of_float32_stay_float32() -> None:
+    """A float32 network's softmax sums in float32 (numpy's own row sum is the reference, to float32 rounding)."""
+    a = np.random.default_rng(7).normal(size=(5, 9)).astype(np.float32)
+    assert row_sum(a).dtype == column_sum(a).dtype == row_max(a).dtype == np.float32
+    np.testing.assert_allclose(row_sum(a)[:, 0], a.sum(axis=1), rtol=1e-5, atol=1e-6)

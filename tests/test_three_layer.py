@@ -268,3 +268,46 @@ def test_visualize_decision_boundary_saves_a_png(tmp_path) -> None:
     path = tmp_path / "boundary.png"
     net.visualize_decision_boundary(X, y, path=path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_actfun_and_its_derivative_work_in_float64_whatever_they_are_given(name: str) -> None:
+    """The handout's network computes in float64: float32 input is widened first, not rounded on the way
+    (torch autograd in float64 is the reference)."""
+    net = NeuralNetwork(2, 3, 2, actFun_type=name)
+    z32 = np.random.default_rng(0).normal(0, 2, (4, 5)).astype(np.float32)
+    z = torch.tensor(z32, dtype=torch.float64, requires_grad=True)
+    a = torch_activations()[name](z)
+    a.sum().backward()
+    out, slope = net.actFun(z32, type=name), net.diff_actFun(z32, type=name)
+    assert out.dtype == slope.dtype == np.float64
+    np.testing.assert_allclose(out, a.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(slope, z.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_monitored_tensors_are_the_last_passs_arrays_under_their_tags() -> None:
+    """TensorBoard's tags and arrays, recomputed by hand from the weights: before any pass only the
+    parameters, after one also the net inputs and the hidden activation."""
+    net = NeuralNetwork(3, 4, 2, actFun_type="tanh", seed=1)
+    params = {"layer1/weights": net.W1, "layer1/biases": net.b1, "layer2/weights": net.W2, "layer2/biases": net.b2}
+    assert net.monitored_tensors().keys() == params.keys()
+    X = np.random.default_rng(1).normal(size=(5, 3))
+    net.feedforward(X, lambda z: net.actFun(z, type="tanh"))
+    z1 = X @ net.W1 + net.b1
+    expected = {**params, "layer1/net_input": z1, "layer1/activation": np.tanh(z1)}
+    expected["layer2/net_input"] = np.tanh(z1) @ net.W2 + net.b2
+    got = net.monitored_tensors()
+    assert got.keys() == expected.keys()
+    for tag, values in expected.items():
+        np.testing.assert_allclose(got[tag], values, rtol=1e-12, err_msg=tag)
+
+
+def test_step_gradients_scale_only_the_l2_term_as_asked() -> None:
+    """A mini-batch step weighs L2 by ``reg_scale``: the gradients differ from the data-only ones
+    (reg_scale 0) by exactly reg_lambda * reg_scale * W for the weights, and not at all for the biases."""
+    X, y = random_problem(5, 6, 3, 3)
+    net = NeuralNetwork(3, 4, 3, actFun_type="tanh", reg_lambda=0.3, seed=2)
+    data = net.step_gradients(X, y, 0.0)
+    scaled = net.step_gradients(X, y, 0.25)
+    for ours, plain, extra in zip(scaled, data, (0.3 * 0.25 * net.W1, 0, 0.3 * 0.25 * net.W2, 0), strict=True):
+        np.testing.assert_allclose(ours - plain, extra, rtol=1e-12, atol=1e-15)

@@ -1,0 +1,102 @@
+"""What runs.py writes and refuses about a run's record, checked against hand-built expectations: the
+failure record, the lock holder's name, the resume limits."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from types import SimpleNamespace
+
+import pytest
+
+from backproplab import runs
+from backproplab.errors import UsageError
+
+
+def test_a_failure_is_recorded_in_the_runs_layout_and_not_over_a_held_folder(tmp_path) -> None:
+    folder = tmp_path / "run"
+    assert runs.record_failure(folder, "dcn", {"lr": 0.1}, "No space left on device", steps_done=7) is True
+    record = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert record == {
+        "engine": "dcn",
+        "status": "failed",
+        "config": {"lr": 0.1},
+        "final": {"steps_done": 7, "error": "No space left on device"},
+        "curves": {},
+        "wall_seconds": 0.0,
+        "steps_per_second": None,
+    }
+    (folder / "metrics.json").unlink()
+    with runs.claimed(folder):  # another claim holds it: nothing is written, and the caller is told
+        assert runs.record_failure(folder, "dcn", {}, "late") is False
+    assert not (folder / "metrics.json").exists()
+
+
+def test_the_lock_holder_is_named_by_its_pid_or_else_as_another_process(tmp_path) -> None:
+    lock = tmp_path / ".lock"
+    lock.write_text(f"{os.getpid()}\n", encoding="ascii")
+    assert runs._holder(lock) == f"process {os.getpid()}"
+    lock.write_text("not a pid", encoding="ascii")
+    assert runs._holder(lock) == "another process"
+    assert runs._holder(tmp_path / "gone") == "another process"  # unreadable: no traceback
+
+
+def test_a_run_resumes_up_to_its_last_step_and_not_beyond(tmp_path) -> None:
+    saved = {"lr": 0.1, "seed": 0}
+    config = SimpleNamespace(lr=0.1, seed=0, steps=5)
+    runs.check_resumable(tmp_path, saved, 5, config, ["lr", "seed"])  # a completed run: resuming is allowed
+    with pytest.raises(UsageError, match=f"{tmp_path} is already at step 6, beyond --steps 5"):
+        runs.check_resumable(tmp_path, saved, 6, config, ["lr", "seed"])
+    with pytest.raises(UsageError, match=rf"cannot resume {tmp_path} with different settings \(seed 0 -> 1\)"):
+        runs.check_resumable(tmp_path, saved, 3, SimpleNamespace(lr=0.1, seed=1, steps=5), ["lr", "seed"])
+
+
+def test_a_checkpoint_entry_of_the_wrong_type_is_damaged_and_a_bool_is_no_number(tmp_path) -> None:
+    kinds = {"step": int, "lr": (int, float)}
+    runs.check_entries(tmp_path, {"step": 5, "lr": 0.1, "other": "kept"}, kinds)
+    for record in ({"step": "5", "lr": 0.1}, {"step": True, "lr": 0.1}, {"step": 5, "lr": None}):
+        with pytest.raises(runs.DamagedCheckpoint, match="has a damaged"):
+            runs.check_entries(tmp_path, record, kinds)
+    with pytest.raises(runs.DamagedCheckpoint, match="lacks its 'lr' entry"):
+        runs.check_entries(tmp_path, {"step": 5}, kinds)
+
+
+def test_a_history_entry_needs_numbers_and_a_whole_step_from_zero(tmp_path) -> None:
+    good = runs.evaluation_record(4, 2.0, [0.5, 0.3], 0.9, 0.8)
+    assert good == {
+        "step": 4,
+        "epoch": 2.0,
+        "train_loss": 0.4,
+        "validation_error": pytest.approx(0.1),
+        "test_error": pytest.approx(0.2),
+        "validation_accuracy": 0.9,
+        "test_accuracy": 0.8,
+    }
+    runs.check_run_state(tmp_path, {"history": [good, {**good, "step": 0}]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no mean of nothing: NaN when no loss was read since the last evaluation
+        assert math.isnan(runs.evaluation_record(0, 2.0, [], 0.1, 0.1)["train_loss"])
+    for bad in ({**good, "step": 2.5}, {**good, "step": -1}, {**good, "test_error": "0.2"}, [good]):
+        with pytest.raises(runs.DamagedCheckpoint, match="damaged 'history' entry"):
+            runs.check_run_state(tmp_path, {"history": [bad]})
+
+
+def test_a_bad_name_is_refused_naming_the_flag_it_came_from(tmp_path) -> None:
+    assert runs.confined(tmp_path, "relu-adam-seed0", "--study") == tmp_path / "relu-adam-seed0"
+    for name in ("a/b", "..", ".hidden", ""):
+        with pytest.raises(UsageError, match=r"^--study: "):
+            runs.confined(tmp_path, name, "--study")
+
+
+def test_resume_compares_the_learning_rate_in_effect_not_how_it_was_given(tmp_path) -> None:
+    """lr None (the optimizer's default) and that default written out are one run; another rate is not."""
+    saved = {"lr": None, "learning_rate": 0.01}
+    runs.check_unchanged(tmp_path, saved, SimpleNamespace(lr=0.01, learning_rate=0.01), ["lr"])
+    runs.check_unchanged(tmp_path, saved, SimpleNamespace(lr=None, learning_rate=0.01), ["lr"])
+    with pytest.raises(UsageError, match=r"different settings \(lr 0.01 -> 0.02\)"):
+        runs.check_unchanged(tmp_path, saved, SimpleNamespace(lr=0.02, learning_rate=0.02), ["lr"])
+    # a record without the value in effect (an older run) is compared as given
+    with pytest.raises(UsageError, match=r"\(lr None -> 0.01\)"):
+        runs.check_unchanged(tmp_path, {"lr": None}, SimpleNamespace(lr=0.01, learning_rate=0.01), ["lr"])
