@@ -100,3 +100,44 @@ def test_resume_compares_the_learning_rate_in_effect_not_how_it_was_given(tmp_pa
     # a record without the value in effect (an older run) is compared as given
     with pytest.raises(UsageError, match=r"\(lr None -> 0.01\)"):
         runs.check_unchanged(tmp_path, {"lr": None}, SimpleNamespace(lr=0.01, learning_rate=0.01), ["lr"])
+
+
+def test_two_changed_settings_are_both_named_in_the_refusal(tmp_path) -> None:
+    saved = {"steps": 10, "seed": 0}
+    with pytest.raises(UsageError) as refused:
+        runs.check_unchanged(tmp_path, saved, SimpleNamespace(steps=20, seed=1), ["steps", "seed"])
+    assert "(steps 10 -> 20, seed 0 -> 1)" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("resumable", "flag", "lead"),
+    [(True, "--resume", "continue it with: "), (False, "--overwrite", "start it again with: ")],
+)
+def test_a_held_folder_is_refused_with_the_whole_command_that_goes_on(tmp_path, resumable, flag, lead) -> None:
+    folder = tmp_path / "my run"
+    folder.mkdir()
+    (folder / "metrics.json").write_text("{}")
+    with pytest.raises(UsageError) as refused:
+        runs.refuse_or_clear(folder, "dcn", overwrite=False, resumable=resumable)
+    message = str(refused.value)
+    advice = message[message.index(lead) + len(lead) :].split(";")[0]
+    assert advice.startswith("backproplab dcn ") and advice.endswith(f" {flag}"), advice
+    assert f"'{folder}'" in advice or str(folder) in advice, advice  # the folder, quoted as a shell needs
+
+
+def test_a_claim_removes_a_killed_writers_temporaries_and_nothing_else(tmp_path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    stale = folder / ".checkpoint.1a2b.tmp.pt"
+    stale.write_bytes(b"half a checkpoint")
+    outside = tmp_path / "precious.txt"
+    outside.write_text("not the run's")
+    link = folder / ".link.tmp"
+    link.symlink_to(outside)
+    not_a_file = folder / ".folder.tmp"
+    not_a_file.mkdir()
+    with runs.claimed(folder):
+        pass
+    assert not stale.exists()
+    assert link.is_symlink() and outside.read_text() == "not the run's"  # a link is never followed or removed
+    assert not_a_file.is_dir()
