@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from backproplab import hints
 from backproplab.errors import UsageError
 from backproplab.sweeps import state, table
 
@@ -118,7 +119,7 @@ def read_sweep(folder: str | Path, flag: str, preset: str | None = "course") -> 
     from backproplab.sweeps.sweep import SWEEP_CONFIG, read_sweep_config
 
     folder = Path(folder)
-    command = f"backproplab sweep --preset {preset or 'course'} --out {folder}"
+    command = hints.shell(hints.PROGRAM, "sweep", "--preset", preset or "course", "--out", folder)
     if not folder.is_dir():
         raise UsageError(f"{flag}: {folder} is not a folder; give the --out folder of a finished `{command}`")
     try:
@@ -157,15 +158,15 @@ def _described(spec: dict[str, Any]) -> str:
 
 
 def _rerun_command(spec: dict[str, Any], folder: Path) -> str:
-    parts = ["backproplab sweep"]
+    words: list[Any] = []
     if spec.get("preset"):
-        parts.append(f"--preset {spec['preset']}")
+        words += ["--preset", spec["preset"]]
     if spec.get("seeds"):
-        parts.append("--seeds " + ",".join(map(str, spec["seeds"])))
+        words += ["--seeds", ",".join(map(str, spec["seeds"]))]
     for key, value in sorted((spec.get("base") or {}).items()):
         if key in ("steps", "eval_every", "eval_images", "monitor_every", "batch_size"):
-            parts.append(f"--{key.replace('_', '-')} {value}")
-    return " ".join([*parts, f"--out {folder}"])
+            words += [f"--{key.replace('_', '-')}", str(value)]
+    return hints.shell(hints.PROGRAM, "sweep", *words, "--out", folder)
 
 
 def trained_on(rows: list[dict[str, Any]], folder: str | Path) -> str:
