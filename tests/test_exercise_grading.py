@@ -143,6 +143,10 @@ def test_a_folder_over_the_size_cap_scores_zero_in_one_line_and_the_others_are_g
         fill(ws, {"1b"})
     with (big / "data.bin").open("wb") as f:  # sparse: its size counts, no disk is used
         f.truncate(grading.MAX_SUBMISSION_BYTES + 1)
+    cache = fine / "__pycache__"  # bytecode is neither copied nor counted: "fine" stays under the cap
+    cache.mkdir(exist_ok=True)
+    with (cache / "big.pyc").open("wb") as f:
+        f.truncate(grading.MAX_SUBMISSION_BYTES + 1)
     files = len(list(many.iterdir()))
     for i in range(grading.MAX_FILES + 1 - files):
         (many / f"note{i}.txt").write_text("x")

@@ -30,6 +30,8 @@ from backproplab.progress import progress_bar
 #: The largest submission that is checked: a folder's files (links not followed), or what a zip unpacks to.
 MAX_SUBMISSION_BYTES = 64 * 2**20
 MAX_FILES = 2000
+#: Python's own bytecode caches: neither copied nor counted
+PYCACHE = "__pycache__"
 
 
 class BadSubmission(Exception):
@@ -56,9 +58,11 @@ def check_size(total_bytes: int, files: int) -> None:
 
 
 def folder_size(folder: Path) -> tuple[int, int]:
-    """(bytes, files) under ``folder``, links counted as themselves and never followed."""
+    """(bytes, files) under ``folder`` as :func:`grade_one` copies it: links counted as themselves and never
+    followed, ``__pycache__`` left out."""
     total = files = 0
     for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if d != PYCACHE]
         for name in [*names, *(d for d in dirs if Path(root, d).is_symlink())]:
             total += Path(root, name).lstat().st_size
             files += 1
@@ -113,7 +117,7 @@ def grade_one(submission: Path, items: list[str], limits: Limits, part: str = "1
         try:
             if submission.is_dir():
                 check_size(*folder_size(submission))  # before the copy: a huge folder is never copied
-                shutil.copytree(submission, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(submission, copy, symlinks=True, ignore=shutil.ignore_patterns(PYCACHE))
             else:
                 copy.mkdir()
                 unpack(submission, copy)
