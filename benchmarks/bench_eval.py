@@ -1,14 +1,14 @@
 """What the default report's 2c sweep saves with cheaper evaluation and monitoring, side by side.
 
 One run of the default report's sweep (:func:`backproplab.experiments.sweep_study.sweep_specs`, mode default:
-600 steps, evaluation every 200, monitoring every 50, on MNIST, one thread as each sweep worker runs) trained
+300 steps, evaluation every 100, monitoring every 50, on MNIST, one thread as each sweep worker runs) trained
 with every evaluation scoring the whole validation and test sets, then with the evaluations before the last
 scoring the first ``--eval-images`` validation images only, then also monitoring every 100 steps. Prints each
 wall time and CPU time (the process's, all threads: steadier than the wall time on a shared machine), their ratio
 to the first, and whether the final numbers agree bit for bit (they must: evaluation and monitoring do not change
 the trajectory).
 
-    python benchmarks/bench_eval.py [--steps 600] [--eval-images 1000] [--threads 1] [--out DIR]
+    python benchmarks/bench_eval.py [--steps 300] [--eval-images 1000] [--threads 1] [--out DIR]
 
 Timings on a shared machine are noisy: the load average is printed beside them.
 """

@@ -2,7 +2,7 @@
 
 Reads two finished sweeps (nothing is trained): ``--full``, a ``backproplab sweep --preset course`` at 5,500
 steps (its runs' evaluations at 1,100, 2,200, ... are the intermediate budgets), and optionally ``--short``,
-the default report's 600-step sweep (``<results>/sweep-runs-<key>/course``). Prints a markdown table per factor
+the default report's short sweep (``<results>/sweep-runs-<key>/course``). Prints a markdown table per factor
 and budget (:func:`backproplab.sweeps.agreement.markdown_table`) with the machine and the date.
 
     python benchmarks/rank_agreement.py --full runs/sweeps/course [--short runs/report/sweep-runs-.../course]

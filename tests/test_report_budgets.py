@@ -166,3 +166,21 @@ def test_a_factor_with_one_value_at_both_budgets_states_no_finding() -> None:
     page = section.render()
     assert "no finding to compare" in page and "changes with the budget" not in page
     assert "<td>tanh</td><td>—</td><td>—</td><td>1.25%</td><td>2</td><td>—</td>" in page
+
+
+def test_the_default_page_says_why_its_budget_and_which_ranking_is_that_budgets_only(quick, tmp_path) -> None:
+    """make report's 2c states the measured agreement between budgets that chose its budget (the quick preview
+    does not: its rankings mean nothing yet); the shared quick study is rendered as the default mode's."""
+    from backproplab.experiments.sweep_study import run_sweep_study
+    from backproplab.report import sweeps
+
+    report, results = quick
+    study = run_sweep_study(results, mode="quick", seed=0, progress=False)
+    assert study.reused  # the shared quick build trained it; nothing trains here
+    as_default = Result(study.folder, study.config, {**study.metrics, "mode": "default"})
+    ctx = ReportContext(out_dir=tmp_path, final_dir=tmp_path, results_dir=results)
+    ctx.figures_dir.mkdir()
+    page = sweeps.render(as_default, ctx).render()
+    assert "Why this budget: measured once against a 5,500-step course sweep" in page
+    assert "Read the initialisation ranking below as this budget&#x27;s only." in page
+    assert "Why this budget" not in (report / "index.html").read_text()

@@ -1,7 +1,7 @@
 """How well a sweep's ranking at a shorter budget predicts the ranking at the full one: Kendall's tau per factor.
 
 The full budget is a finished ``sweep --preset course`` (5,500 steps by default); the shorter budgets are a
-short sweep's final evaluation (the default report's 600-step sweep) and every evaluation the full runs
+short sweep's final evaluation (the default report's short sweep) and every evaluation the full runs
 recorded before their last (``eval_every``: 1,100, 2,200, ...), read from each run's ``metrics.json`` curves.
 A factor's runs are the one-factor slice through the course's run (:func:`backproplab.sweeps.figures.factor_groups`,
 as on the sweep's figures). At each budget a value's number is its mean over seeds; tau compares the values'
