@@ -46,6 +46,12 @@ PLUMBING_LINES = {
     r"\bprint\(": "printed progress text",
 }
 
+#: pytest plugins each mutant's session goes without. unraisableexception runs gc.collect() several times as a
+#: session ends, 0.3 of the 0.4 CPU seconds a mutant's pytest session costs with torch and NumPy loaded; it only
+#: turns an exception raised in a ``__del__`` into a warning (an error only under ``-W error``, which no test
+#: sets), so no verdict changes. cacheprovider writes ``.pytest_cache`` (last failures), which no mutant reads.
+LEAN_PYTEST = ["-p", "no:unraisableexception", "-p", "no:cacheprovider"]
+
 #: Seconds per test while a mutant is in place: a mutant that loops forever fails by name (pytest-timeout).
 MUTANT_TEST_TIMEOUT = 60
 
@@ -64,6 +70,13 @@ PLOT_ONLY = "draws a matplotlib figure for the eye; no number a learner reads co
 VALIDATION = "checks its arguments and raises; what it refuses is tested, the wording is not a number"
 PICKLING = "pickling plumbing: a round trip is tested, the state's layout is not a number"
 REPR = "text for the REPL"
+#: Why the MLP trainer's loop is left out while its split, early stopping, record passes and mini-batch weights
+#: are mutated.
+TRAINER_LOOP = (
+    "the MLP training loop's bookkeeping (history lists, best-pass restore, divergence, TensorBoard): about 370 "
+    "mutants, each reaching every training test (12 CPU seconds a survivor, past the 30 minutes); the history's "
+    "numbers are checked end to end against the handout's own loop (tests/test_trainer.py)"
+)
 #: Every test module that starts a Python child only to prove the NumPy engine never imports torch (seconds each).
 NO_IMPORT_PROBES = "not never_imports and not does_not_import and not 50_steps"
 
@@ -79,17 +92,22 @@ GROUPS: dict[str, Group] = {
             "tests/test_conv_layers.py",
             "tests/test_reductions.py",
             "tests/test_convnet_equivalence.py",
+            "tests/test_trainer.py",
             "-k",
-            NO_IMPORT_PROBES,
+            # and not the test reading fit_model's default arguments: mutmut's trampolines have none of their own
+            f"{NO_IMPORT_PROBES} and not one_settings_object_flows",
         ],
         {
-            f"{SRC}scratch/trainer.py": "the MLP training loop: being rebuilt (issue #20); its history, early "
-            "stopping and progress are plumbing around the optimizers and passes mutated here",
+            f"{SRC}scratch/trainer.py::TrainSettings.__post_init__": VALIDATION,
+            f"{SRC}scratch/trainer.py::Trainer._print": "when a progress line is printed (terminal text, not a "
+            "recorded number)",
+            **{
+                f"{SRC}scratch/trainer.py::Trainer.{name}": TRAINER_LOOP
+                for name in "__init__ train new_history _record _validation_rows _diverged _log_scalars".split()
+            },
             f"{SRC}scratch/monitor.py": "passes tensors to monitoring.py (its own group)",
             f"{SRC}scratch/gradcheck.py::gradient_check": "prints a table around numerical_gradients and rel_error",
             f"{SRC}scratch/gradcheck.py::layer_gradient_check": "the same for one layer",
-            f"{SRC}scratch/layer.py::init_names": "the list of names for --help",
-            f"{SRC}scratch/layer.py::check_init": VALIDATION,
             f"{SRC}scratch/layer.py::Layer.__repr__": REPR,
             f"{SRC}scratch/layer.py::Layer.__getstate__": PICKLING,
             f"{SRC}scratch/layer.py::Layer.__setstate__": PICKLING,
@@ -109,8 +127,6 @@ GROUPS: dict[str, Group] = {
             f"{SRC}scratch/optimizers.py::Optimizer.__repr__": REPR,
             f"{SRC}scratch/optimizers.py::Optimizer._check_hyper": VALIDATION,
             f"{SRC}scratch/optimizers.py::Optimizer.check_grads": VALIDATION,
-            f"{SRC}scratch/optimizers.py::optimizer_names": "the list of names for --help",
-            f"{SRC}scratch/optimizers.py::canonical_optimizer": "name lookup (registry), with its error",
             f"{SRC}scratch/optimizers.py::make_optimizer": "name lookup (registry), with its error",
             f"{SRC}numpy_dcn/conv.py::_check_ndim": VALIDATION,
             f"{SRC}numpy_dcn/conv.py::make_activation": "name lookup, with its error",
@@ -128,7 +144,10 @@ GROUPS: dict[str, Group] = {
             "tests/test_dcn_device.py",
             "tests/test_engine_settings.py",
             "-k",
-            "not the_guide_lists_exactly_the_cuda_tests",  # reads docs/, not the network
+            # the guide's list reads docs/, not the network; the other two start whole training runs (26 and 3,
+            # 12 CPU seconds a surviving mutant) for what is left out below or in no group: that every setting
+            # reaches a run (mnist_net/config.py, run.py) and the loss buffer's host copies (a GPU speed path)
+            "not the_guide_lists_exactly_the_cuda_tests and not every_setting_that_shapes_a_run and not buffered_",
         ],
         {
             f"{SRC}dcn/model.py::count_parameters": "one line of torch bookkeeping, printed in the run's header",
@@ -159,7 +178,9 @@ GROUPS: dict[str, Group] = {
     ),
     "runs": Group(
         [f"{SRC}runs.py"],
-        ["tests/test_runs.py", "tests/test_run_records.py", "tests/test_checkpoint_readers.py"],
+        # not tests/test_checkpoint_readers.py: whole runs reading damaged checkpoints (7 s for one full disk), and
+        # every function here is reached by test_runs.py and test_run_records.py, which check its numbers by hand
+        ["tests/test_runs.py", "tests/test_run_records.py"],
         {
             f"{SRC}runs.py::command_hint": "the command a message suggests (text)",
             f"{SRC}runs.py::failed_to_write": "the disk-full message (text; its one path is tested end to end)",
@@ -194,6 +215,27 @@ FIGURE_TEXT_LINES = [
     r"subplots\(",
     r"\.grid\(",
 ]
+
+#: Appended to each group's copy of tests/conftest.py. mutmut runs a mutant's tests with ``-x`` in no set order,
+#: so a killed mutant often paid for slow tests before a fast one failed; fastest first (its stats run's
+#: seconds per test), it costs the quickest test that kills it. Which tests run, and a survivor's cost, are
+#: unchanged (the tests are independent: the suite runs them in any order under pytest-xdist).
+FASTEST_FIRST = """
+
+import functools as _functools
+import json as _json
+import pathlib as _pathlib
+
+
+@_functools.cache
+def _mutmut_seconds() -> dict[str, float]:
+    stats = _pathlib.Path("mutmut-stats.json")  # mutmut runs the tests in its mutants/ folder
+    return _json.loads(stats.read_text(encoding="utf-8"))["duration_by_test"] if stats.is_file() else {}
+
+
+def pytest_collection_modifyitems(items) -> None:  # benchmarks/mutants.py: fastest first, in this copy only
+    items.sort(key=lambda item: _mutmut_seconds().get(item.nodeid, 0.0))
+"""
 
 #: Copied into each group's folder: the code, the tests and what the tests read.
 COPIED = ("src", "tests", "README.md", "pyproject.toml")
@@ -262,6 +304,8 @@ def prepare(group: str) -> Path:
             whole_files.append(path)
     for path, names in functions.items():
         leave_out(folder / path, names)
+    conftest = folder / "tests" / "conftest.py"
+    conftest.write_text(conftest.read_text(encoding="utf-8") + FASTEST_FIRST, encoding="utf-8")
     patterns = list(PLUMBING_LINES) + (FIGURE_TEXT_LINES if group == "sweep_figures" else [])
     table = {
         "source_paths": ["src"],
@@ -269,7 +313,7 @@ def prepare(group: str) -> Path:
         "do_not_mutate": whole_files,
         "do_not_mutate_patterns": patterns,
         "pytest_add_cli_args_test_selection": spec.tests,
-        "pytest_add_cli_args": [f"--timeout={MUTANT_TEST_TIMEOUT}"],
+        "pytest_add_cli_args": [f"--timeout={MUTANT_TEST_TIMEOUT}", *LEAN_PYTEST],
         # mutmut's own limit, (tests' seconds + this) * 15 of wall time: the default 1 s calls a mutant whose
         # fast tests start slowly on a shared machine a timeout; a real hang still fails at the limit above
         "timeout_constant": 5.0,
