@@ -58,12 +58,19 @@ MUTANT_TEST_TIMEOUT = 60
 
 @dataclass(frozen=True)
 class Group:
-    """Files to mutate (globs), functions in them left out (``path::name`` or ``path::Class.name`` -> why),
-    and the pytest arguments selecting the fast tests that cover the rest."""
+    """Files to mutate (globs), the test files that cover them, functions in them left out (``path::name`` or
+    ``path::Class.name`` -> why), and tests left out (a name fragment deselected with ``-k``, or a test file
+    that covers these modules but is not run -> why)."""
 
     modules: list[str]
     tests: list[str]
     left_out: dict[str, str] = field(default_factory=dict)
+    tests_left_out: dict[str, str] = field(default_factory=dict)
+
+    def selection(self) -> list[str]:
+        """pytest's arguments: the test files, and ``-k`` deselecting the tests left out."""
+        names = [f"not {name}" for name in self.tests_left_out if not name.endswith(".py")]
+        return self.tests + (["-k", " and ".join(names)] if names else [])
 
 
 PLOT_ONLY = "draws a matplotlib figure for the eye; no number a learner reads comes from it"
@@ -77,8 +84,8 @@ TRAINER_LOOP = (
     "mutants, each reaching every training test (12 CPU seconds a survivor, past the 30 minutes); the history's "
     "numbers are checked end to end against the handout's own loop (tests/test_trainer.py)"
 )
-#: Every test module that starts a Python child only to prove the NumPy engine never imports torch (seconds each).
-NO_IMPORT_PROBES = "not never_imports and not does_not_import and not 50_steps"
+#: Tests that start a Python child only to prove the NumPy engine never imports torch (seconds each).
+NO_IMPORT_PROBE = "starts a Python child only to prove the NumPy engine never imports torch (seconds each)"
 
 GROUPS: dict[str, Group] = {
     "scratch": Group(
@@ -93,9 +100,6 @@ GROUPS: dict[str, Group] = {
             "tests/test_reductions.py",
             "tests/test_convnet_equivalence.py",
             "tests/test_trainer.py",
-            "-k",
-            # and not the test reading fit_model's default arguments: mutmut's trampolines have none of their own
-            f"{NO_IMPORT_PROBES} and not one_settings_object_flows",
         ],
         {
             f"{SRC}scratch/trainer.py::TrainSettings.__post_init__": VALIDATION,
@@ -136,6 +140,13 @@ GROUPS: dict[str, Group] = {
             f"{SRC}numpy_dcn/engine.py::NumpyEngine": "the training loop's adapter (build, checkpoints, batches); its "
             "numbers are the ConvNet's, mutated here, and its checkpoint round trip is tested end to end",
         },
+        {
+            "never_imports": NO_IMPORT_PROBE,
+            "does_not_import": NO_IMPORT_PROBE,
+            "50_steps": "the engines' 50-step trajectories (seconds each); one step's loss and every gradient are "
+            "compared with torch autograd in the fast tests",
+            "one_settings_object_flows": "reads fit_model's default arguments, which mutmut's trampolines do not have",
+        },
     ),
     "dcn": Group(
         [f"{SRC}dcn/model.py", f"{SRC}dcn/training.py", f"{SRC}mnist_net/contract.py", f"{SRC}mnist_net/choices.py"],
@@ -143,11 +154,6 @@ GROUPS: dict[str, Group] = {
             "tests/test_dcn_model.py",
             "tests/test_dcn_device.py",
             "tests/test_engine_settings.py",
-            "-k",
-            # the guide's list reads docs/, not the network; the other two start whole training runs (26 and 3,
-            # 12 CPU seconds a surviving mutant) for what is left out below or in no group: that every setting
-            # reaches a run (mnist_net/config.py, run.py) and the loss buffer's host copies (a GPU speed path)
-            "not the_guide_lists_exactly_the_cuda_tests and not every_setting_that_shapes_a_run and not buffered_",
         ],
         {
             f"{SRC}dcn/model.py::count_parameters": "one line of torch bookkeeping, printed in the run's header",
@@ -165,27 +171,38 @@ GROUPS: dict[str, Group] = {
             f"{SRC}dcn/training.py::TorchEngine.save_checkpoint": "checkpoint plumbing, tested end to end (resume)",
             f"{SRC}dcn/training.py::TorchEngine.batches": "the run loop's adapter; reached only by whole training runs",
         },
+        {
+            "the_guide_lists_exactly_the_cuda_tests": "reads docs/, not the network",
+            "every_setting_that_shapes_a_run": "26 short training runs (8 CPU seconds a surviving mutant) proving each "
+            "setting reaches a run: mnist_net/config.py and run.py, in no group",
+            "buffered_": "training runs checking when the loss is copied to the host (a GPU speed path, "
+            "_reads_loss_every_step, left out above)",
+        },
     ),
     "monitoring": Group(
         [f"{SRC}monitoring.py"],
-        ["tests/test_monitoring.py", "-k", "not does_not_import"],
+        ["tests/test_monitoring.py"],
         {
             f"{SRC}monitoring.py::_wait_for_a_later_second": "event-file naming (a resumed run's files sort after "
             "the first's); tested by a resume in test_dcn_train, minutes of mutants for one ordering",
             f"{SRC}monitoring.py::SummaryWriter.__enter__": "context-manager plumbing",
             f"{SRC}monitoring.py::SummaryWriter.__exit__": "context-manager plumbing",
         },
+        {"does_not_import": "starts a Python child only to prove monitoring never imports torch"},
     ),
     "runs": Group(
         [f"{SRC}runs.py"],
-        # not tests/test_checkpoint_readers.py: whole runs reading damaged checkpoints (7 s for one full disk), and
-        # every function here is reached by test_runs.py and test_run_records.py, which check its numbers by hand
         ["tests/test_runs.py", "tests/test_run_records.py"],
         {
             f"{SRC}runs.py::command_hint": "the command a message suggests (text)",
             f"{SRC}runs.py::failed_to_write": "the disk-full message (text; its one path is tested end to end)",
             f"{SRC}runs.py::DamagedCheckpoint.__init__": "an error's message",
             f"{SRC}runs.py::damaged_checkpoint": "an error's message",
+        },
+        {
+            "tests/test_checkpoint_readers.py": "whole runs reading damaged checkpoints (7 CPU seconds for one full "
+            "disk); every function of runs.py is reached by test_runs.py and test_run_records.py, which check its "
+            "records and refusals by hand",
         },
     ),
     "report_html": Group([f"{SRC}report/html.py"], ["tests/test_report_html.py"]),
@@ -312,7 +329,7 @@ def prepare(group: str) -> Path:
         "only_mutate": spec.modules,
         "do_not_mutate": whole_files,
         "do_not_mutate_patterns": patterns,
-        "pytest_add_cli_args_test_selection": spec.tests,
+        "pytest_add_cli_args_test_selection": spec.selection(),
         "pytest_add_cli_args": [f"--timeout={MUTANT_TEST_TIMEOUT}", *LEAN_PYTEST],
         # mutmut's own limit, (tests' seconds + this) * 15 of wall time: the default 1 s calls a mutant whose
         # fast tests start slowly on a shared machine a timeout; a real hang still fails at the limit above
@@ -359,6 +376,33 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def _short(path: str) -> str:
+    return path.removeprefix(SRC)
+
+
+def groups_table() -> str:
+    """The results page's table of groups: what each mutates and which tests it runs (from GROUPS)."""
+    rows = ["| group | mutated | tests (only those reaching the mutated function run) |", "|---|---|---|"]
+    for name, spec in GROUPS.items():
+        tests = ", ".join(f"`{Path(t).stem.removeprefix('test_')}`" for t in spec.tests)
+        rows.append(f"| {name} | {', '.join(f'`{_short(m)}`' for m in spec.modules)} | {tests} |")
+    return "\n".join(rows)
+
+
+def left_out_table() -> str:
+    """The results page's table of what each group leaves out and why (from GROUPS), one row per reason."""
+    rows = ["| group | left out | why |", "|---|---|---|"]
+    for name, spec in GROUPS.items():
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for entry, why in spec.left_out.items():
+            path, _, function = entry.partition("::")
+            by_reason[why].append(f"`{_short(path)}`" + (f" `{function}`" if function else ""))
+        for test, why in spec.tests_left_out.items():
+            by_reason[why].append(f"`{test}`" if test.endswith(".py") else f"tests named `*{test}*`")
+        rows += [f"| {name} | {', '.join(what)} | {why} |" for why, what in by_reason.items()]
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description="Mutation testing with mutmut: killed / survived / timed out per module, per group of modules "
@@ -373,7 +417,15 @@ def main() -> None:
         metavar="GLOB",
         help="only the mutants whose names match, e.g. 'backproplab.scratch.losses.*' (the others count as not run)",
     )
+    parser.add_argument(
+        "--tables",
+        action="store_true",
+        help="print the results page's tables of the groups and of what they leave out, and run nothing",
+    )
     args = parser.parse_args()
+    if args.tables:
+        print(groups_table(), left_out_table(), sep="\n\n")
+        return
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown group {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
