@@ -198,3 +198,9 @@ def test_a_training_pass_without_a_given_mask_draws_dropout_and_fills_the_captur
     assert ours.keys() == theirs.keys()
     for tag in ("fc1/net_input", "fc1/activation", "fc2/net_input"):
         assert np.abs(ours[tag] - theirs[tag].numpy()).max() < 1e-10, tag
+
+
+def test_no_images_give_an_empty_integer_prediction() -> None:
+    net = ConvNet()
+    predicted = net.predict(np.zeros((0, 784), dtype=np.float32))
+    assert predicted.shape == (0,) and predicted.dtype.kind == "i"

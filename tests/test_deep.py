@@ -478,3 +478,18 @@ def test_monitored_tensors_are_each_layers_arrays_under_their_tags() -> None:
     assert got.keys() == expected.keys()
     for tag, values in expected.items():
         np.testing.assert_allclose(got[tag], values, rtol=1e-12, err_msg=tag)
+
+
+def test_fit_model_prints_the_loss_every_thousand_passes_by_default_and_shows_progress_only_when_asked(
+    capsys,
+) -> None:
+    X, y = make_moons(50, 0.2, seed=0)
+    DeepNeuralNetwork(2, [3], 2).fit_model(X, y, 0.01, 2100, record_every=1)
+    out, err = capsys.readouterr()
+    assert [line.split(":")[0] for line in out.splitlines()] == [
+        f"Loss after iteration {k}" for k in (0, 1000, 2000, 2100)
+    ]
+    assert err == ""  # no progress unless asked for
+    DeepNeuralNetwork(2, [3], 2).fit_model(X, y, 0.01, 20, False, progress=True)
+    out, err = capsys.readouterr()
+    assert out == "" and "training: 20/20" in err
