@@ -204,3 +204,13 @@ def test_no_images_give_an_empty_integer_prediction() -> None:
     net = ConvNet()
     predicted = net.predict(np.zeros((0, 784), dtype=np.float32))
     assert predicted.shape == (0,) and predicted.dtype.kind == "i"
+
+
+def test_a_float32_net_computes_float64_images_in_float32_and_trains_by_default() -> None:
+    """forward() without ``training`` is a training pass: it draws a dropout mask, so its logits differ
+    from the evaluation pass's; images given in float64 are computed in the network's float32."""
+    net = ConvNet()
+    images = np.random.default_rng(4).random((3, 784))
+    evaluated = net.forward(images, training=False)[0]
+    assert evaluated.dtype == np.float32
+    assert not np.array_equal(net.forward(images)[0], evaluated)

@@ -493,3 +493,9 @@ def test_fit_model_prints_the_loss_every_thousand_passes_by_default_and_shows_pr
     DeepNeuralNetwork(2, [3], 2).fit_model(X, y, 0.01, 20, False, progress=True)
     out, err = capsys.readouterr()
     assert out == "" and "training: 20/20" in err
+
+
+def test_a_network_classifies_two_classes_unless_told_otherwise() -> None:
+    net = DeepNeuralNetwork(2, [3])
+    assert net.nn_output_dim == 2 and net.predict(np.zeros((4, 2))).shape == (4,)
+    assert net.layers[-1].W.shape == (3, 2)

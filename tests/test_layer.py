@@ -143,3 +143,15 @@ def test_numerical_gradients_are_centred_differences_of_step_h_per_parameter() -
         for p, g in zip(net.params, grads, strict=True):
             np.testing.assert_allclose(g, 3 * p**2 + h**2, rtol=1e-9, atol=0)
     assert rel_error(np.zeros(0), np.zeros(0)) == 0.0
+
+
+def test_a_layer_without_a_generator_draws_from_seed_0_and_binds_only_matching_arrays() -> None:
+    from backproplab.scratch.layer import init_weights
+
+    layer = Layer(3, 4)
+    assert np.array_equal(layer.W, init_weights(3, 4, "scaled_normal", np.random.RandomState(0)))
+    W, b, dW, db = np.zeros((3, 4)), np.zeros(4), np.zeros((3, 4)), np.zeros(4)
+    with pytest.raises(ValueError, match="W must be"):
+        layer.bind(np.zeros((4, 3)), b, dW, db)  # same dtype, wrong shape
+    layer.bind(W, b, dW, db)
+    assert layer.W is W and np.array_equal(W, init_weights(3, 4, "scaled_normal", np.random.RandomState(0)))
