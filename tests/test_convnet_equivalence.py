@@ -214,3 +214,13 @@ def test_a_float32_net_computes_float64_images_in_float32_and_trains_by_default(
     evaluated = net.forward(images, training=False)[0]
     assert evaluated.dtype == np.float32
     assert not np.array_equal(net.forward(images)[0], evaluated)
+
+
+def test_the_default_seed_is_0_and_truncated_normal_redraws_each_entry_on_its_own() -> None:
+    """Weights drawn twice from the default seed are the same; the truncated normal's redraws are fresh
+    draws, one per entry outside two standard deviations (a continuous draw repeats no value)."""
+    first, again, other = ConvNet(), ConvNet(seed=0), ConvNet(seed=1)
+    assert all(np.array_equal(a, b) for a, b in zip(first.parameters(), again.parameters(), strict=True))
+    assert not np.array_equal(first.parameters()[0], other.parameters()[0])
+    w = weight_variable((300, 200), "truncated_normal", np.random.default_rng(0), np.dtype(np.float64))
+    assert np.unique(w).size == w.size
