@@ -170,6 +170,13 @@ GROUPS: dict[str, Group] = {
             f"{SRC}dcn/training.py::TorchEngine.restore": "checkpoint plumbing, tested end to end (resume)",
             f"{SRC}dcn/training.py::TorchEngine.save_checkpoint": "checkpoint plumbing, tested end to end (resume)",
             f"{SRC}dcn/training.py::TorchEngine.batches": "the run loop's adapter; reached only by whole training runs",
+            **{
+                f"{SRC}dcn/training.py::TorchEngine.{name}": "the run loop's adapter, reached here only by the "
+                "learning-rate read-back's short runs, which check the learning rate; the numbers it passes on are "
+                "forward_backward's, evaluate's and the DCN's, mutated here (26 of its 42 mutants survived the run of "
+                "2026-12-02 for that reason)"
+                for name in "new_model eval_set forward_backward monitored losses flops_per_step accuracy".split()
+            },
         },
         {
             "the_guide_lists_exactly_the_cuda_tests": "reads docs/, not the network",
