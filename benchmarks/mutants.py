@@ -173,8 +173,7 @@ GROUPS: dict[str, Group] = {
             **{
                 f"{SRC}dcn/training.py::TorchEngine.{name}": "the run loop's adapter, reached here only by the "
                 "learning-rate read-back's short runs, which check the learning rate; the numbers it passes on are "
-                "forward_backward's, evaluate's and the DCN's, mutated here (26 of its 42 mutants survived the run of "
-                "2026-12-02 for that reason)"
+                "forward_backward's, evaluate's and the DCN's, mutated here"
                 for name in "new_model eval_set forward_backward monitored losses flops_per_step accuracy".split()
             },
         },
