@@ -215,7 +215,7 @@ GROUPS: dict[str, Group] = {
     "sweep_stats": Group([f"{SRC}sweeps/stats.py"], ["tests/test_sweep_stats.py"]),
     "sweep_figures": Group(
         [f"{SRC}sweeps/figures.py"],
-        ["tests/test_sweep_figures.py"],
+        ["tests/test_sweep_figures.py", "tests/test_sweep_readable_figures.py"],
         {
             f"{SRC}sweeps/figures.py::seed_note": "the caption's words ('3 seeds shaded')",
             f"{SRC}sweeps/figures.py::log_axis": "tick label formatting",

@@ -4,6 +4,7 @@ every panel (saturated tanh beside silent ReLU units used to share the first col
 from __future__ import annotations
 
 import json
+import math
 
 import matplotlib.pyplot as plt
 import pytest
@@ -50,5 +51,23 @@ def test_seed_band_is_the_mean_and_one_std_of_the_seeds() -> None:
         (band,) = ax.collections
         corners = {(float(x), float(y)) for x, y in band.get_paths()[0].vertices}
         assert {(0, 1), (1, 2), (2, 3), (0, 3), (1, 6), (2, 5)} <= corners  # mean -+ std: 2-+1, 4-+2, 4-+1
+    finally:
+        plt.close(fig)
+
+
+def test_a_band_spans_the_steps_all_seeds_reached_at_the_scale_asked_for_and_one_seed_has_none() -> None:
+    """Seeds that stopped at different steps are averaged over the steps all of them reached, drawn at
+    those steps (not at their indices), times ``scale`` (a share in percent); one seed draws a line only."""
+    fig, ax = plt.subplots()
+    try:
+        figures._band(ax, [([0, 100, 200], [0.1, 0.2, 0.3]), ([0, 100], [0.3, 0.4])], "relu", scale=100.0)
+        (line,) = ax.get_lines()
+        assert list(line.get_xdata()) == [0, 100]
+        assert list(line.get_ydata()) == pytest.approx([20.0, 30.0])
+        assert len(ax.collections) == 1
+        figures._band(ax, [([0, 100], [0.5, float("inf")])], "tanh")
+        assert len(ax.collections) == 1  # no band for one seed
+        first, second = ax.get_lines()[1].get_ydata()
+        assert first == 0.5 and math.isnan(second)  # a diverged step is a gap
     finally:
         plt.close(fig)
