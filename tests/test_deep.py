@@ -499,3 +499,13 @@ def test_a_network_classifies_two_classes_unless_told_otherwise() -> None:
     net = DeepNeuralNetwork(2, [3])
     assert net.nn_output_dim == 2 and net.predict(np.zeros((4, 2))).shape == (4,)
     assert net.layers[-1].W.shape == (3, 2)
+
+
+def test_the_three_layer_net_shows_progress_only_when_asked_and_names_its_activations(capsys) -> None:
+    X, y = make_moons(50, 0.2, seed=0)
+    NeuralNetwork(2, 3, 2).fit_model(X, y, 0.01, 20, False)
+    assert capsys.readouterr().err == ""
+    NeuralNetwork(2, 3, 2).fit_model(X, y, 0.01, 20, False, progress=True)
+    assert "training: 20/20" in capsys.readouterr().err
+    assert DeepNeuralNetwork(2, [3, 3], actFun_type="relu").actFun_type == "relu"
+    assert DeepNeuralNetwork(2, [3, 3], actFun_type=["relu", "tanh"]).actFun_type == ["relu", "tanh"]
