@@ -347,3 +347,18 @@ def test_activation_layers_at_exactly_zero_and_in_float32_take_torchs_gradient(n
     torch_activations()[name](zt).backward(torch.tensor(G))
     assert a.dtype == dz.dtype == dtype
     assert np.allclose(dz, zt.grad.numpy(), rtol=1e-6 if dtype == np.float32 else 1e-12, atol=0)
+
+
+def test_conv2d_and_dense_refuse_weights_they_cannot_use() -> None:
+    """A square odd kernel (C_out, C_in, k, k) with one bias per output channel, a (D_out, D_in) matrix with
+    one bias per output: anything else is refused when the layer is built, not inside a training step."""
+    for W, b in (
+        (np.zeros((2, 1, 3, 5)), np.zeros(2)),  # not square
+        (np.zeros((2, 1, 5, 3)), np.zeros(2)),
+        (np.zeros((2, 3, 3)), np.zeros(2)),  # not 4-d
+        (np.zeros((2, 1, 3, 3)), np.zeros(3)),  # a bias per output channel
+    ):
+        with pytest.raises(ValueError):
+            Conv2D(W, b)
+    with pytest.raises(ValueError):
+        Dense(np.zeros((3, 2)), np.zeros(2))
