@@ -10,7 +10,8 @@ tests that reach the mutated function, each test under a time limit. Prints kill
 (and mutants no test reaches) per module, with the machine, the date and the load, for the results page
 (docs/results.md). ``mutmut browse`` or ``mutmut show NAME`` inside a group's folder shows the survivors.
 
-    python benchmarks/mutants.py                         # every group: 4,031 mutants, about 125 CPU minutes
+    python benchmarks/mutants.py                         # every group: 4,124 mutants, about 57 CPU minutes
+    python benchmarks/mutants.py --tables                # the results page's tables of groups and what is left out
     python benchmarks/mutants.py report_html sweep_stats # some groups
     python benchmarks/mutants.py scratch --mutants 'backproplab.scratch.losses.*'  # some mutants of a group
 """
