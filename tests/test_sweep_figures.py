@@ -71,3 +71,23 @@ def test_a_band_spans_the_steps_all_seeds_reached_at_the_scale_asked_for_and_one
         assert first == 0.5 and math.isnan(second)  # a diverged step is a gap
     finally:
         plt.close(fig)
+
+
+def test_a_layer_panel_draws_each_runs_statistic_times_the_scale_and_skips_a_run_without_statistics(
+    tmp_path,
+) -> None:
+    """The saved shares 0.1, 0.2, 0.3 drawn as they are, or in percent at ``scale=100``; a run whose folder
+    holds no statistics (it failed before any) draws nothing and stops nothing."""
+    groups = {
+        "tanh": [_row(tmp_path, "tanh", "saturated")],
+        "relu": [{"folder": tmp_path / "gone", "activation": "relu"}],
+    }
+    layer = stats.ACTIVATION_LAYERS[0]
+    for kwargs, expected in (({}, [0.1, 0.2, 0.3]), ({"scale": 100}, [10.0, 20.0, 30.0])):
+        fig = figures.layer_grid_figure("activation", groups, [("saturated", layer, "share")], log=False, **kwargs)
+        try:
+            (line,) = fig.axes[0].get_lines()
+            assert list(line.get_xdata()) == [0, 100, 200]
+            assert list(line.get_ydata()) == pytest.approx(expected)
+        finally:
+            plt.close(fig)
