@@ -10,7 +10,8 @@ tests that reach the mutated function, each test under a time limit. Prints kill
 (and mutants no test reaches) per module, with the machine, the date and the load, for the results page
 (docs/results.md). ``mutmut browse`` or ``mutmut show NAME`` inside a group's folder shows the survivors.
 
-    python benchmarks/mutants.py                         # every group: 4,031 mutants, about 125 CPU minutes
+    python benchmarks/mutants.py                         # every group: 4,124 mutants, about 57 CPU minutes
+    python benchmarks/mutants.py --tables                # the results page's tables of groups and what is left out
     python benchmarks/mutants.py report_html sweep_stats # some groups
     python benchmarks/mutants.py scratch --mutants 'backproplab.scratch.losses.*'  # some mutants of a group
 """
@@ -46,26 +47,46 @@ PLUMBING_LINES = {
     r"\bprint\(": "printed progress text",
 }
 
+#: pytest plugins each mutant's session goes without. unraisableexception runs gc.collect() several times as a
+#: session ends, 0.3 of the 0.4 CPU seconds a mutant's pytest session costs with torch and NumPy loaded; it only
+#: turns an exception raised in a ``__del__`` into a warning (an error only under ``-W error``, which no test
+#: sets), so no verdict changes. cacheprovider writes ``.pytest_cache`` (last failures), which no mutant reads.
+LEAN_PYTEST = ["-p", "no:unraisableexception", "-p", "no:cacheprovider"]
+
 #: Seconds per test while a mutant is in place: a mutant that loops forever fails by name (pytest-timeout).
 MUTANT_TEST_TIMEOUT = 60
 
 
 @dataclass(frozen=True)
 class Group:
-    """Files to mutate (globs), functions in them left out (``path::name`` or ``path::Class.name`` -> why),
-    and the pytest arguments selecting the fast tests that cover the rest."""
+    """Files to mutate (globs), the test files that cover them, functions in them left out (``path::name`` or
+    ``path::Class.name`` -> why), and tests left out (a name fragment deselected with ``-k``, or a test file
+    that covers these modules but is not run -> why)."""
 
     modules: list[str]
     tests: list[str]
     left_out: dict[str, str] = field(default_factory=dict)
+    tests_left_out: dict[str, str] = field(default_factory=dict)
+
+    def selection(self) -> list[str]:
+        """pytest's arguments: the test files, and ``-k`` deselecting the tests left out."""
+        names = [f"not {name}" for name in self.tests_left_out if not name.endswith(".py")]
+        return self.tests + (["-k", " and ".join(names)] if names else [])
 
 
 PLOT_ONLY = "draws a matplotlib figure for the eye; no number a learner reads comes from it"
 VALIDATION = "checks its arguments and raises; what it refuses is tested, the wording is not a number"
 PICKLING = "pickling plumbing: a round trip is tested, the state's layout is not a number"
 REPR = "text for the REPL"
-#: Every test module that starts a Python child only to prove the NumPy engine never imports torch (seconds each).
-NO_IMPORT_PROBES = "not never_imports and not does_not_import and not 50_steps"
+#: Why the MLP trainer's loop is left out while its split, early stopping, record passes and mini-batch weights
+#: are mutated.
+TRAINER_LOOP = (
+    "the MLP training loop's bookkeeping (history lists, best-pass restore, divergence, TensorBoard): about 340 "
+    "mutants, each reaching every training test (12 CPU seconds a survivor, past the 30 minutes); the history's "
+    "numbers are checked end to end against the handout's own loop (tests/test_trainer.py)"
+)
+#: Tests that start a Python child only to prove the NumPy engine never imports torch (seconds each).
+NO_IMPORT_PROBE = "starts a Python child only to prove the NumPy engine never imports torch (seconds each)"
 
 GROUPS: dict[str, Group] = {
     "scratch": Group(
@@ -79,17 +100,19 @@ GROUPS: dict[str, Group] = {
             "tests/test_conv_layers.py",
             "tests/test_reductions.py",
             "tests/test_convnet_equivalence.py",
-            "-k",
-            NO_IMPORT_PROBES,
+            "tests/test_trainer.py",
         ],
         {
-            f"{SRC}scratch/trainer.py": "the MLP training loop: being rebuilt (issue #20); its history, early "
-            "stopping and progress are plumbing around the optimizers and passes mutated here",
+            f"{SRC}scratch/trainer.py::TrainSettings.__post_init__": VALIDATION,
+            f"{SRC}scratch/trainer.py::Trainer._print": "when a progress line is printed (terminal text, not a "
+            "recorded number)",
+            **{
+                f"{SRC}scratch/trainer.py::Trainer.{name}": TRAINER_LOOP
+                for name in "__init__ train new_history _record _validation_rows _diverged _log_scalars".split()
+            },
             f"{SRC}scratch/monitor.py": "passes tensors to monitoring.py (its own group)",
             f"{SRC}scratch/gradcheck.py::gradient_check": "prints a table around numerical_gradients and rel_error",
             f"{SRC}scratch/gradcheck.py::layer_gradient_check": "the same for one layer",
-            f"{SRC}scratch/layer.py::init_names": "the list of names for --help",
-            f"{SRC}scratch/layer.py::check_init": VALIDATION,
             f"{SRC}scratch/layer.py::Layer.__repr__": REPR,
             f"{SRC}scratch/layer.py::Layer.__getstate__": PICKLING,
             f"{SRC}scratch/layer.py::Layer.__setstate__": PICKLING,
@@ -109,8 +132,6 @@ GROUPS: dict[str, Group] = {
             f"{SRC}scratch/optimizers.py::Optimizer.__repr__": REPR,
             f"{SRC}scratch/optimizers.py::Optimizer._check_hyper": VALIDATION,
             f"{SRC}scratch/optimizers.py::Optimizer.check_grads": VALIDATION,
-            f"{SRC}scratch/optimizers.py::optimizer_names": "the list of names for --help",
-            f"{SRC}scratch/optimizers.py::canonical_optimizer": "name lookup (registry), with its error",
             f"{SRC}scratch/optimizers.py::make_optimizer": "name lookup (registry), with its error",
             f"{SRC}numpy_dcn/conv.py::_check_ndim": VALIDATION,
             f"{SRC}numpy_dcn/conv.py::make_activation": "name lookup, with its error",
@@ -120,6 +141,13 @@ GROUPS: dict[str, Group] = {
             f"{SRC}numpy_dcn/engine.py::NumpyEngine": "the training loop's adapter (build, checkpoints, batches); its "
             "numbers are the ConvNet's, mutated here, and its checkpoint round trip is tested end to end",
         },
+        {
+            "never_imports": NO_IMPORT_PROBE,
+            "does_not_import": NO_IMPORT_PROBE,
+            "50_steps": "the engines' 50-step trajectories (seconds each); one step's loss and every gradient are "
+            "compared with torch autograd in the fast tests",
+            "one_settings_object_flows": "reads fit_model's default arguments, which mutmut's trampolines do not have",
+        },
     ),
     "dcn": Group(
         [f"{SRC}dcn/model.py", f"{SRC}dcn/training.py", f"{SRC}mnist_net/contract.py", f"{SRC}mnist_net/choices.py"],
@@ -127,8 +155,6 @@ GROUPS: dict[str, Group] = {
             "tests/test_dcn_model.py",
             "tests/test_dcn_device.py",
             "tests/test_engine_settings.py",
-            "-k",
-            "not the_guide_lists_exactly_the_cuda_tests",  # reads docs/, not the network
         ],
         {
             f"{SRC}dcn/model.py::count_parameters": "one line of torch bookkeeping, printed in the run's header",
@@ -145,33 +171,52 @@ GROUPS: dict[str, Group] = {
             f"{SRC}dcn/training.py::TorchEngine.restore": "checkpoint plumbing, tested end to end (resume)",
             f"{SRC}dcn/training.py::TorchEngine.save_checkpoint": "checkpoint plumbing, tested end to end (resume)",
             f"{SRC}dcn/training.py::TorchEngine.batches": "the run loop's adapter; reached only by whole training runs",
+            **{
+                f"{SRC}dcn/training.py::TorchEngine.{name}": "the run loop's adapter, reached here only by the "
+                "learning-rate read-back's short runs, which check the learning rate; the numbers it passes on are "
+                "forward_backward's, evaluate's and the DCN's, mutated here"
+                for name in "new_model eval_set forward_backward monitored losses flops_per_step accuracy".split()
+            },
+        },
+        {
+            "the_guide_lists_exactly_the_cuda_tests": "reads docs/, not the network",
+            "every_setting_that_shapes_a_run": "26 short training runs (8 CPU seconds a surviving mutant) proving each "
+            "setting reaches a run: mnist_net/config.py and run.py, in no group",
+            "buffered_": "training runs checking when the loss is copied to the host (a GPU speed path, "
+            "_reads_loss_every_step, left out above)",
         },
     ),
     "monitoring": Group(
         [f"{SRC}monitoring.py"],
-        ["tests/test_monitoring.py", "-k", "not does_not_import"],
+        ["tests/test_monitoring.py"],
         {
             f"{SRC}monitoring.py::_wait_for_a_later_second": "event-file naming (a resumed run's files sort after "
             "the first's); tested by a resume in test_dcn_train, minutes of mutants for one ordering",
             f"{SRC}monitoring.py::SummaryWriter.__enter__": "context-manager plumbing",
             f"{SRC}monitoring.py::SummaryWriter.__exit__": "context-manager plumbing",
         },
+        {"does_not_import": "starts a Python child only to prove monitoring never imports torch"},
     ),
     "runs": Group(
         [f"{SRC}runs.py"],
-        ["tests/test_runs.py", "tests/test_run_records.py", "tests/test_checkpoint_readers.py"],
+        ["tests/test_runs.py", "tests/test_run_records.py"],
         {
             f"{SRC}runs.py::command_hint": "the command a message suggests (text)",
             f"{SRC}runs.py::failed_to_write": "the disk-full message (text; its one path is tested end to end)",
             f"{SRC}runs.py::DamagedCheckpoint.__init__": "an error's message",
             f"{SRC}runs.py::damaged_checkpoint": "an error's message",
         },
+        {
+            "tests/test_checkpoint_readers.py": "whole runs reading damaged checkpoints (7 CPU seconds for one full "
+            "disk); every function of runs.py is reached by test_runs.py and test_run_records.py, which check its "
+            "records and refusals by hand",
+        },
     ),
     "report_html": Group([f"{SRC}report/html.py"], ["tests/test_report_html.py"]),
     "sweep_stats": Group([f"{SRC}sweeps/stats.py"], ["tests/test_sweep_stats.py"]),
     "sweep_figures": Group(
         [f"{SRC}sweeps/figures.py"],
-        ["tests/test_sweep_figures.py"],
+        ["tests/test_sweep_figures.py", "tests/test_sweep_readable_figures.py"],
         {
             f"{SRC}sweeps/figures.py::seed_note": "the caption's words ('3 seeds shaded')",
             f"{SRC}sweeps/figures.py::log_axis": "tick label formatting",
@@ -194,6 +239,27 @@ FIGURE_TEXT_LINES = [
     r"subplots\(",
     r"\.grid\(",
 ]
+
+#: Appended to each group's copy of tests/conftest.py. mutmut runs a mutant's tests with ``-x`` in no set order,
+#: so a killed mutant often paid for slow tests before a fast one failed; fastest first (its stats run's
+#: seconds per test), it costs the quickest test that kills it. Which tests run, and a survivor's cost, are
+#: unchanged (the tests are independent: the suite runs them in any order under pytest-xdist).
+FASTEST_FIRST = """
+
+import functools as _functools
+import json as _json
+import pathlib as _pathlib
+
+
+@_functools.cache
+def _mutmut_seconds() -> dict[str, float]:
+    stats = _pathlib.Path("mutmut-stats.json")  # mutmut runs the tests in its mutants/ folder
+    return _json.loads(stats.read_text(encoding="utf-8"))["duration_by_test"] if stats.is_file() else {}
+
+
+def pytest_collection_modifyitems(items) -> None:  # benchmarks/mutants.py: fastest first, in this copy only
+    items.sort(key=lambda item: _mutmut_seconds().get(item.nodeid, 0.0))
+"""
 
 #: Copied into each group's folder: the code, the tests and what the tests read.
 COPIED = ("src", "tests", "README.md", "pyproject.toml")
@@ -262,14 +328,16 @@ def prepare(group: str) -> Path:
             whole_files.append(path)
     for path, names in functions.items():
         leave_out(folder / path, names)
+    conftest = folder / "tests" / "conftest.py"
+    conftest.write_text(conftest.read_text(encoding="utf-8") + FASTEST_FIRST, encoding="utf-8")
     patterns = list(PLUMBING_LINES) + (FIGURE_TEXT_LINES if group == "sweep_figures" else [])
     table = {
         "source_paths": ["src"],
         "only_mutate": spec.modules,
         "do_not_mutate": whole_files,
         "do_not_mutate_patterns": patterns,
-        "pytest_add_cli_args_test_selection": spec.tests,
-        "pytest_add_cli_args": [f"--timeout={MUTANT_TEST_TIMEOUT}"],
+        "pytest_add_cli_args_test_selection": spec.selection(),
+        "pytest_add_cli_args": [f"--timeout={MUTANT_TEST_TIMEOUT}", *LEAN_PYTEST],
         # mutmut's own limit, (tests' seconds + this) * 15 of wall time: the default 1 s calls a mutant whose
         # fast tests start slowly on a shared machine a timeout; a real hang still fails at the limit above
         "timeout_constant": 5.0,
@@ -315,6 +383,33 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def _short(path: str) -> str:
+    return path.removeprefix(SRC)
+
+
+def groups_table() -> str:
+    """The results page's table of groups: what each mutates and which tests it runs (from GROUPS)."""
+    rows = ["| group | mutated | tests (only those reaching the mutated function run) |", "|---|---|---|"]
+    for name, spec in GROUPS.items():
+        tests = ", ".join(f"`{Path(t).stem.removeprefix('test_')}`" for t in spec.tests)
+        rows.append(f"| {name} | {', '.join(f'`{_short(m)}`' for m in spec.modules)} | {tests} |")
+    return "\n".join(rows)
+
+
+def left_out_table() -> str:
+    """The results page's table of what each group leaves out and why (from GROUPS), one row per reason."""
+    rows = ["| group | left out | why |", "|---|---|---|"]
+    for name, spec in GROUPS.items():
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for entry, why in spec.left_out.items():
+            path, _, function = entry.partition("::")
+            by_reason[why].append(f"`{_short(path)}`" + (f" `{function}`" if function else ""))
+        for test, why in spec.tests_left_out.items():
+            by_reason[why].append(f"`{test}`" if test.endswith(".py") else f"tests named `*{test}*`")
+        rows += [f"| {name} | {', '.join(what)} | {why} |" for why, what in by_reason.items()]
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description="Mutation testing with mutmut: killed / survived / timed out per module, per group of modules "
@@ -329,7 +424,15 @@ def main() -> None:
         metavar="GLOB",
         help="only the mutants whose names match, e.g. 'backproplab.scratch.losses.*' (the others count as not run)",
     )
+    parser.add_argument(
+        "--tables",
+        action="store_true",
+        help="print the results page's tables of the groups and of what they leave out, and run nothing",
+    )
     args = parser.parse_args()
+    if args.tables:
+        print(groups_table(), left_out_table(), sep="\n\n")
+        return
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
         parser.error(f"unknown group {', '.join(unknown)}; choose from {', '.join(GROUPS)}")

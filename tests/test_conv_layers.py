@@ -320,3 +320,45 @@ def test_maxpool_in_float32_gives_a_float32_input_gradient_as_torch() -> None:
     dx = pool.backward(G, cache)
     assert dx.dtype == np.float32
     np.testing.assert_array_equal(dx, nhwc(xt.grad))
+
+
+def test_dropout_off_passes_the_gradient_through_unchanged() -> None:
+    """p = 0 in training, or any p outside it: the forward pass is the identity (no mask, cache None)
+    and so is the backward pass."""
+    x = np.random.default_rng(0).normal(size=(4, 6))
+    G = np.random.default_rng(1).normal(size=x.shape)
+    for layer, training in ((Dropout(0.0, np.random.default_rng(2)), True), (Dropout(0.5, None), False)):
+        out, cache = layer.forward(x, training=training)
+        assert out is x and cache is None
+        assert layer.backward(G, cache) is G
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_layers_at_exactly_zero_and_in_float32_take_torchs_gradient(name, dtype) -> None:
+    """Net inputs of exactly 0 (ReLU's kink, where torch's gradient is 0) among others, in float32 and
+    float64: the gradient is torch autograd's, in the input's precision."""
+    z = np.array([[-2.0, -0.5, 0.0, 0.0, 0.5, 2.0]], dtype=dtype)
+    G = np.array([[0.3, -1.2, 0.7, -0.4, 1.1, 0.9]], dtype=dtype)
+    layer = ActivationLayer(name)
+    a, cache = layer.forward(z)
+    dz = layer.backward(G, cache)
+    zt = leaf(z)
+    torch_activations()[name](zt).backward(torch.tensor(G))
+    assert a.dtype == dz.dtype == dtype
+    assert np.allclose(dz, zt.grad.numpy(), rtol=1e-6 if dtype == np.float32 else 1e-12, atol=0)
+
+
+def test_conv2d_and_dense_refuse_weights_they_cannot_use() -> None:
+    """A square odd kernel (C_out, C_in, k, k) with one bias per output channel, a (D_out, D_in) matrix with
+    one bias per output: anything else is refused when the layer is built, not inside a training step."""
+    for W, b in (
+        (np.zeros((2, 1, 3, 5)), np.zeros(2)),  # not square
+        (np.zeros((2, 1, 5, 3)), np.zeros(2)),
+        (np.zeros((2, 3, 3)), np.zeros(2)),  # not 4-d
+        (np.zeros((2, 1, 3, 3)), np.zeros(3)),  # a bias per output channel
+    ):
+        with pytest.raises(ValueError):
+            Conv2D(W, b)
+    with pytest.raises(ValueError):
+        Dense(np.zeros((3, 2)), np.zeros(2))

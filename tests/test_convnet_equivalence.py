@@ -198,3 +198,29 @@ def test_a_training_pass_without_a_given_mask_draws_dropout_and_fills_the_captur
     assert ours.keys() == theirs.keys()
     for tag in ("fc1/net_input", "fc1/activation", "fc2/net_input"):
         assert np.abs(ours[tag] - theirs[tag].numpy()).max() < 1e-10, tag
+
+
+def test_no_images_give_an_empty_integer_prediction() -> None:
+    net = ConvNet()
+    predicted = net.predict(np.zeros((0, 784), dtype=np.float32))
+    assert predicted.shape == (0,) and predicted.dtype.kind == "i"
+
+
+def test_a_float32_net_computes_float64_images_in_float32_and_trains_by_default() -> None:
+    """forward() without ``training`` is a training pass: it draws a dropout mask, so its logits differ
+    from the evaluation pass's; images given in float64 are computed in the network's float32."""
+    net = ConvNet()
+    images = np.random.default_rng(4).random((3, 784))
+    evaluated = net.forward(images, training=False)[0]
+    assert evaluated.dtype == np.float32
+    assert not np.array_equal(net.forward(images)[0], evaluated)
+
+
+def test_the_default_seed_is_0_and_truncated_normal_redraws_each_entry_on_its_own() -> None:
+    """Weights drawn twice from the default seed are the same; the truncated normal's redraws are fresh
+    draws, one per entry outside two standard deviations (a continuous draw repeats no value)."""
+    first, again, other = ConvNet(), ConvNet(seed=0), ConvNet(seed=1)
+    assert all(np.array_equal(a, b) for a, b in zip(first.parameters(), again.parameters(), strict=True))
+    assert not np.array_equal(first.parameters()[0], other.parameters()[0])
+    w = weight_variable((300, 200), "truncated_normal", np.random.default_rng(0), np.dtype(np.float64))
+    assert np.unique(w).size == w.size

@@ -292,3 +292,18 @@ def test_a_training_step_fills_the_capture_with_the_networks_own_tensors() -> No
 def test_a_batchs_accuracy_is_the_share_of_rows_whose_largest_logit_is_the_label() -> None:
     logits = torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5], [0.0, 0.2, 0.1]])
     assert train_module.TorchEngine().batch_accuracy(logits, torch.tensor([1, 0, 2])) == pytest.approx(2 / 3)
+
+
+def test_monitored_tensors_reach_numpy_as_float_values_without_a_copy_where_they_can() -> None:
+    """bfloat16 (autocast) becomes float32, float64 stays float64 (no rounding), and a float32 tensor
+    in channels-last layout is read in place: statistics need the values, not their order."""
+    from backproplab.dcn.training import _flat_numpy
+
+    half = torch.tensor([[1.5, -2.25], [3.0, 0.125]], dtype=torch.bfloat16)
+    flat = _flat_numpy(half)
+    assert flat.dtype == np.float32 and flat.tolist() == [1.5, -2.25, 3.0, 0.125]
+    exact = torch.tensor([0.1, 1 / 3], dtype=torch.float64)
+    assert _flat_numpy(exact).dtype == np.float64 and _flat_numpy(exact).tolist() == [0.1, 1 / 3]
+    nhwc = torch.arange(24, dtype=torch.float32).reshape(1, 2, 3, 4).to(memory_format=torch.channels_last)
+    flat = _flat_numpy(nhwc)
+    assert sorted(flat.tolist()) == list(range(24)) and np.shares_memory(flat, nhwc.numpy())

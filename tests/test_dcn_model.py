@@ -221,3 +221,38 @@ def test_one_step_lowers_the_loss_for_every_optimizer(optimizer: str, fixed_batc
     with torch.no_grad():
         after = F.cross_entropy(model(x), y)
     assert after.item() < loss.item()
+
+
+@pytest.mark.parametrize("activation", ["relu", "maxout"])
+def test_flops_are_two_per_multiply_add_of_every_layer_three_times(activation) -> None:
+    """Counted from the network's own weights: a convolution does one multiply-add per weight entry at each
+    output position (28 x 28 for conv1, 14 x 14 after the first pool), a dense layer one per weight entry;
+    forward, input gradient and weight gradient make three."""
+    model = DCN(activation)
+    positions = {"conv1_w": 28 * 28, "conv2_w": 14 * 14, "fc1_w": 1, "fc2_w": 1}
+    per_example = sum(positions[name] * p.numel() for name, p in model.named_parameters() if name in positions)
+    assert flops_per_step(50, 2 if activation == "maxout" else 1) == 3 * 2 * 50 * per_example
+
+
+@pytest.mark.parametrize("init", ["he_normal", "xavier_normal"])
+def test_every_layer_is_drawn_by_the_init_asked_for_and_the_default_is_the_truncated_normal(init) -> None:
+    torch.manual_seed(0)
+    model = DCN("relu", init)
+    for name, p in model.named_parameters():
+        if name.endswith("_w"):
+            fan_in, fan_out = p[0].numel(), p[:, 0].numel()  # (out, in, k, k) or (out, in), as torch counts
+            expected = math.sqrt(2 / fan_in) if init == "he_normal" else math.sqrt(2 / (fan_in + fan_out))
+            assert float(p.detach().std()) == pytest.approx(expected, rel=0.25), name
+    w = weight_variable((300, 200)).detach()
+    assert float(w.abs().max()) <= 0.2 and float(w.std()) == pytest.approx(0.088, rel=0.05)
+
+
+def test_a_training_forward_pass_drops_units_and_an_evaluation_pass_does_not() -> None:
+    torch.manual_seed(0)
+    model = DCN("relu", dropout=0.5)
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        evaluated = model.eval()(x)
+        trained = model.train()(x)
+    assert not torch.equal(trained, evaluated)
+    assert torch.equal(model.eval()(x), evaluated)

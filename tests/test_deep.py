@@ -478,3 +478,34 @@ def test_monitored_tensors_are_each_layers_arrays_under_their_tags() -> None:
     assert got.keys() == expected.keys()
     for tag, values in expected.items():
         np.testing.assert_allclose(got[tag], values, rtol=1e-12, err_msg=tag)
+
+
+def test_fit_model_prints_the_loss_every_thousand_passes_by_default_and_shows_progress_only_when_asked(
+    capsys,
+) -> None:
+    X, y = make_moons(50, 0.2, seed=0)
+    DeepNeuralNetwork(2, [3], 2).fit_model(X, y, 0.01, 2100, record_every=1)
+    out, err = capsys.readouterr()
+    assert [line.split(":")[0] for line in out.splitlines()] == [
+        f"Loss after iteration {k}" for k in (0, 1000, 2000, 2100)
+    ]
+    assert err == ""  # no progress unless asked for
+    DeepNeuralNetwork(2, [3], 2).fit_model(X, y, 0.01, 20, False, progress=True)
+    out, err = capsys.readouterr()
+    assert out == "" and "training: 20/20" in err
+
+
+def test_a_network_classifies_two_classes_unless_told_otherwise() -> None:
+    net = DeepNeuralNetwork(2, [3])
+    assert net.nn_output_dim == 2 and net.predict(np.zeros((4, 2))).shape == (4,)
+    assert net.layers[-1].W.shape == (3, 2)
+
+
+def test_the_three_layer_net_shows_progress_only_when_asked_and_names_its_activations(capsys) -> None:
+    X, y = make_moons(50, 0.2, seed=0)
+    NeuralNetwork(2, 3, 2).fit_model(X, y, 0.01, 20, False)
+    assert capsys.readouterr().err == ""
+    NeuralNetwork(2, 3, 2).fit_model(X, y, 0.01, 20, False, progress=True)
+    assert "training: 20/20" in capsys.readouterr().err
+    assert DeepNeuralNetwork(2, [3, 3], actFun_type="relu").actFun_type == "relu"
+    assert DeepNeuralNetwork(2, [3, 3], actFun_type=["relu", "tanh"]).actFun_type == ["relu", "tanh"]

@@ -121,3 +121,37 @@ def test_numerical_gradient_and_rel_error_helpers() -> None:
     np.testing.assert_array_equal(x, [1.0, -2.0, 3.0])  # restored
     assert rel_error(np.array([1.0]), np.array([1.0])) == 0
     assert rel_error(np.array([1.0]), np.array([3.0])) == pytest.approx(0.5)
+
+
+def test_numerical_gradients_are_centred_differences_of_step_h_per_parameter() -> None:
+    """For a loss of sum(p**3) a centred difference of step h is exactly 3 p**2 + h**2 (up to rounding): the
+    h**2 names the step used, the default 1e-5 or the one given. An empty pair of arrays differs by 0."""
+    from backproplab.scratch.gradcheck import numerical_gradients
+
+    class Cubic:
+        def __init__(self) -> None:
+            self.params = [np.array([1.0, -2.0]), np.array([[0.5]])]
+
+        def parameters(self) -> list[np.ndarray]:
+            return self.params
+
+        def calculate_loss(self, X: object, y: object) -> float:
+            return float(sum(np.sum(p**3) for p in self.params))
+
+    net = Cubic()
+    for h, grads in ((0.1, numerical_gradients(net, None, None, 0.1)), (1e-5, numerical_gradients(net, None, None))):
+        for p, g in zip(net.params, grads, strict=True):
+            np.testing.assert_allclose(g, 3 * p**2 + h**2, rtol=1e-9, atol=0)
+    assert rel_error(np.zeros(0), np.zeros(0)) == 0.0
+
+
+def test_a_layer_without_a_generator_draws_from_seed_0_and_binds_only_matching_arrays() -> None:
+    from backproplab.scratch.layer import init_weights
+
+    layer = Layer(3, 4)
+    assert np.array_equal(layer.W, init_weights(3, 4, "scaled_normal", np.random.RandomState(0)))
+    W, b, dW, db = np.zeros((3, 4)), np.zeros(4), np.zeros((3, 4)), np.zeros(4)
+    with pytest.raises(ValueError, match="W must be"):
+        layer.bind(np.zeros((4, 3)), b, dW, db)  # same dtype, wrong shape
+    layer.bind(W, b, dW, db)
+    assert layer.W is W and np.array_equal(W, init_weights(3, 4, "scaled_normal", np.random.RandomState(0)))

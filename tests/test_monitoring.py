@@ -252,3 +252,27 @@ def test_the_histogram_has_the_bins_asked_for() -> None:
     stats = tensor_stats(values, bins=7)
     assert stats.bucket_limits.shape == (8,) and stats.bucket_counts.shape == (7,)
     assert stats.bucket_counts.sum() == 100
+
+
+def test_layer_summaries_land_under_layer_tags_with_the_bins_asked_for_at_the_time_written(tmp_path) -> None:
+    """A log folder two levels down is created; each ``<layer>/<quantity>`` tensor becomes its layer tag's
+    statistics and histogram with the bins asked for (as does a plain histogram); every event, the purge
+    marker included, carries the wall time it was written at (TensorBoard's relative and wall-time axes)."""
+    import time
+
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    logdir, start = tmp_path / "runs" / "one", time.time()
+    with SummaryWriter(logdir, purge_step=0) as writer:
+        writer.add_layer_summaries({"fc1/weights": np.arange(6.0)}, step=3, bins=4)
+        writer.add_histogram("plain", np.arange(5.0), step=4, bins=3)
+    tag = layer_tag("fc1", "weights")
+    histograms = read_histograms(logdir)
+    # one bucket more than bins: the leading empty bucket that ends at the left edge (_histogram_proto)
+    assert [(step, len(h["bucket"])) for step, h in histograms[tag]] == [(3, 4 + 1)]
+    assert [(step, len(h["bucket"])) for step, h in histograms["plain"]] == [(4, 3 + 1)]
+    assert read_scalars(logdir)[f"{tag}/max"] == [(3, 5.0)]
+    (events_file,) = logdir.glob("events.out.tfevents.*")
+    events = list(EventFileLoader(str(events_file)).Load())
+    assert any(e.HasField("session_log") for e in events)
+    assert all(start - 1 <= e.wall_time <= time.time() + 1 for e in events)

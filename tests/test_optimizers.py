@@ -193,3 +193,12 @@ def test_a_step_with_a_gradient_missing_is_refused(name: str) -> None:
     opt = make_optimizer(name, [np.ones(3), np.ones(2)], lr=0.1)
     with pytest.raises(ValueError, match="shorter"):
         opt.step([np.ones(3)])
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_the_step_count_a_checkpoint_saves_is_the_steps_taken(name) -> None:
+    p = np.zeros(3)
+    opt = make_optimizer(name, [p], 0.1)
+    for _ in range(3):
+        opt.step([np.ones(3)])
+    assert opt.t == 3

@@ -32,6 +32,9 @@ def test_a_failure_is_recorded_in_the_runs_layout_and_not_over_a_held_folder(tmp
     with runs.claimed(folder):  # another claim holds it: nothing is written, and the caller is told
         assert runs.record_failure(folder, "dcn", {}, "late") is False
     assert not (folder / "metrics.json").exists()
+    # a failure before any step (no steps_done given) records 0 steps done
+    assert runs.record_failure(tmp_path / "early", "dcn", {}, "out of memory") is True
+    assert json.loads((tmp_path / "early" / "metrics.json").read_text(encoding="utf-8"))["final"]["steps_done"] == 0
 
 
 def test_the_lock_holder_is_named_by_its_pid_or_else_as_another_process(tmp_path) -> None:
@@ -141,3 +144,12 @@ def test_a_claim_removes_a_killed_writers_temporaries_and_nothing_else(tmp_path)
     assert not stale.exists()
     assert link.is_symlink() and outside.read_text() == "not the run's"  # a link is never followed or removed
     assert not_a_file.is_dir()
+
+
+def test_a_damaged_divergence_watch_in_a_checkpoint_is_refused_and_a_sound_one_passes(tmp_path) -> None:
+    sound = {"history": [], "watch": {"first_loss": 2.3, "steps_above": 0}}
+    runs.check_run_state(tmp_path, sound)
+    runs.check_run_state(tmp_path, {"history": []})  # no watch: a run from before it was saved
+    for bad in ({"first_loss": "2.3", "steps_above": 0}, {"first_loss": 2.3, "steps_above": -1}, [2.3]):
+        with pytest.raises(runs.DamagedCheckpoint, match="damaged 'watch' entry"):
+            runs.check_run_state(tmp_path, {"history": [], "watch": bad})

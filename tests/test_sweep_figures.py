@@ -4,6 +4,7 @@ every panel (saturated tanh beside silent ReLU units used to share the first col
 from __future__ import annotations
 
 import json
+import math
 
 import matplotlib.pyplot as plt
 import pytest
@@ -52,3 +53,41 @@ def test_seed_band_is_the_mean_and_one_std_of_the_seeds() -> None:
         assert {(0, 1), (1, 2), (2, 3), (0, 3), (1, 6), (2, 5)} <= corners  # mean -+ std: 2-+1, 4-+2, 4-+1
     finally:
         plt.close(fig)
+
+
+def test_a_band_spans_the_steps_all_seeds_reached_at_the_scale_asked_for_and_one_seed_has_none() -> None:
+    """Seeds that stopped at different steps are averaged over the steps all of them reached, drawn at
+    those steps (not at their indices), times ``scale`` (a share in percent); one seed draws a line only."""
+    fig, ax = plt.subplots()
+    try:
+        figures._band(ax, [([0, 100, 200], [0.1, 0.2, 0.3]), ([0, 100], [0.3, 0.4])], "relu", scale=100.0)
+        (line,) = ax.get_lines()
+        assert list(line.get_xdata()) == [0, 100]
+        assert list(line.get_ydata()) == pytest.approx([20.0, 30.0])
+        assert len(ax.collections) == 1
+        figures._band(ax, [([0, 100], [0.5, float("inf")])], "tanh")
+        assert len(ax.collections) == 1  # no band for one seed
+        first, second = ax.get_lines()[1].get_ydata()
+        assert first == 0.5 and math.isnan(second)  # a diverged step is a gap
+    finally:
+        plt.close(fig)
+
+
+def test_a_layer_panel_draws_each_runs_statistic_times_the_scale_and_skips_a_run_without_statistics(
+    tmp_path,
+) -> None:
+    """The saved shares 0.1, 0.2, 0.3 drawn as they are, or in percent at ``scale=100``; a run whose folder
+    holds no statistics (it failed before any) draws nothing and stops nothing."""
+    groups = {
+        "tanh": [_row(tmp_path, "tanh", "saturated")],
+        "relu": [{"folder": tmp_path / "gone", "activation": "relu"}],
+    }
+    layer = stats.ACTIVATION_LAYERS[0]
+    for kwargs, expected in (({}, [0.1, 0.2, 0.3]), ({"scale": 100}, [10.0, 20.0, 30.0])):
+        fig = figures.layer_grid_figure("activation", groups, [("saturated", layer, "share")], log=False, **kwargs)
+        try:
+            (line,) = fig.axes[0].get_lines()
+            assert list(line.get_xdata()) == [0, 100, 200]
+            assert list(line.get_ydata()) == pytest.approx(expected)
+        finally:
+            plt.close(fig)

@@ -110,3 +110,16 @@ def test_log_if_decades_decides_from_what_is_drawn() -> None:
     ax.plot([0, 1], [20.0, np.nan])
     figures.log_if_decades(ax)
     assert ax.get_yscale() == "log"
+
+
+def test_the_loss_panel_shows_each_values_mean_loss_and_a_validation_subset_is_named_in_the_title(tmp_path) -> None:
+    groups = _groups(tmp_path, {"relu": [0.02, 0.03]})
+    validation, loss = figures.curves_figure("activation", groups).axes
+    (line,) = loss.get_lines()
+    assert list(line.get_xdata()) == [200, 400, 600] and line.get_ydata() == pytest.approx([2.3, 1.0, 0.5])
+    assert validation.get_title() == "validation error by activation"  # every evaluation on the whole set
+    metrics = groups["relu"][1]["folder"] / "metrics.json"
+    record = json.loads(metrics.read_text())
+    metrics.write_text(json.dumps({**record, "config": {"eval_images": 1000}}))
+    validation, _ = figures.curves_figure("activation", groups).axes
+    assert validation.get_title() == "validation error by activation\n(first 1,000 images but the last point)"

@@ -313,3 +313,45 @@ def test_one_settings_object_flows_from_the_command_to_the_trainer() -> None:
     assert config.train_settings() == TrainSettings(
         epsilon=DEFAULTS.epsilon, num_passes=DEFAULTS.num_passes, batch_size=8, lr_decay=0.5, seed=0
     )
+
+
+def test_a_stratified_split_holds_out_a_rounded_share_of_each_class_but_never_a_whole_class() -> None:
+    from backproplab.scratch.trainer import stratified_split
+
+    # classes of 1, 2, 3 and 10 rows at 20%: round(0.2, 0.4, 0.6, 2.0) = 0, 0, 1, 2 rows held out, raised to
+    # one row for a class of two or more and capped at all rows but one
+    y = np.repeat([0, 1, 2, 3], [1, 2, 3, 10])
+    keep, held = stratified_split(y, 0.2, np.random.RandomState(0))
+    assert [int(np.sum(y[held] == c)) for c in range(4)] == [0, 1, 1, 2]
+    assert np.array_equal(np.sort(np.concatenate([keep, held])), np.arange(y.size))
+    assert np.all(np.diff(keep) > 0) and np.all(np.diff(held) > 0)
+    # 95% of a class of two rounds to both rows: one stays
+    keep, held = stratified_split(np.array([0, 0, 1, 1]), 0.95, np.random.RandomState(0))
+    assert keep.size == held.size == 2
+    # no rows: two empty index arrays that can index
+    keep, held = stratified_split(np.zeros(0, dtype=np.int64), 0.2, np.random.RandomState(0))
+    assert keep.shape == held.shape == (0,)
+    assert keep.dtype.kind == held.dtype.kind == "i"
+
+
+def test_patience_counts_from_the_last_strict_improvement() -> None:
+    """A learning rate decayed to nothing after the first pass freezes the weights: the validation loss
+    then repeats exactly, and a repeat is no improvement, so training stops ``patience`` passes later."""
+    X, y = xor_data(80)
+    net = DeepNeuralNetwork(2, [4], 2, seed=1)
+    history = Trainer(
+        net, X, y, validation_data=xor_data(40, seed=3), num_passes=10, patience=3, record_every=1, lr_decay=1e-300
+    ).train()
+    assert history["val_loss"][1] < history["val_loss"][0]
+    assert history["val_loss"][2:] == [history["val_loss"][1]] * 3
+    assert (history["best_pass"], history["passes_run"], history["stopped_early"]) == (1, 4, True)
+
+
+def test_without_patience_the_last_weights_are_kept_even_when_validation_was_better_before() -> None:
+    """Validation labels flipped: as training learns the task the validation loss rises, so its best pass
+    is early; without patience the network keeps the weights of its last pass (the last recorded loss)."""
+    X, y = xor_data(80)
+    net = DeepNeuralNetwork(2, [4], 2, seed=1)
+    history = Trainer(net, X, y, validation_data=(X, 1 - y), num_passes=20, record_every=1, epsilon=0.05).train()
+    assert history["best_pass"] < 20
+    assert net.evaluate(X, y)[0] == history["loss"][-1]
