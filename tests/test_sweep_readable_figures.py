@@ -123,3 +123,14 @@ def test_the_loss_panel_shows_each_values_mean_loss_and_a_validation_subset_is_n
     metrics.write_text(json.dumps({**record, "config": {"eval_images": 1000}}))
     validation, _ = figures.curves_figure("activation", groups).axes
     assert validation.get_title() == "validation error by activation\n(first 1,000 images but the last point)"
+
+
+def test_log_if_decades_counts_every_positive_finite_value_and_only_those() -> None:
+    _, ax = plt.subplots()
+    ax.plot([0, 1, 2, 3], [0.0, -5.0, 1.0, 2.0])  # 0% and below have no logarithm: 1 to 2 is under a decade
+    figures.log_if_decades(ax)
+    assert ax.get_yscale() == "linear"
+    _, ax = plt.subplots()
+    ax.plot([0, 1], [0.2, 3.0])  # values under 1 count like any other: 15 times
+    figures.log_if_decades(ax)
+    assert ax.get_yscale() == "log"
