@@ -149,6 +149,7 @@ def test_the_lr_search_draws_each_optimizers_error_in_percent_against_the_sorted
     assert axes.get_xscale() == "log" and axes.get_yscale() == "log"
     assert set(drawn) == {"adam", "sgd"}
     assert list(drawn["adam"].get_xdata()) == [0.001, 0.01, 0.1]
+    assert drawn["adam"].get_marker() == "o"  # a rate between two diverged ones still shows, as a dot
     assert list(drawn["adam"].get_ydata()[:2]) == pytest.approx([2.0, 5.0])
     assert math.isnan(drawn["adam"].get_ydata()[2])  # a diverged rate leaves a gap
     assert list(drawn["sgd"].get_xdata()) == [0.1, 0.3] and list(drawn["sgd"].get_ydata()) == pytest.approx([4, 90])
