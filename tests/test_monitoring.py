@@ -276,3 +276,13 @@ def test_layer_summaries_land_under_layer_tags_with_the_bins_asked_for_at_the_ti
     events = list(EventFileLoader(str(events_file)).Load())
     assert any(e.HasField("session_log") for e in events)
     assert all(start - 1 <= e.wall_time <= time.time() + 1 for e in events)
+
+
+def test_flush_leaves_what_was_written_readable_while_open_and_is_harmless_after_close(tmp_path) -> None:
+    # run.py flushes after each evaluation so TensorBoard shows it during a long run, not only at its end
+    writer = SummaryWriter(tmp_path, flush_secs=3600)
+    writer.add_scalar("eval/validation_error", 0.25, 100)
+    writer.flush()
+    assert read_scalars(tmp_path)["eval/validation_error"] == [(100, 0.25)]
+    writer.close()
+    writer.flush()  # after close: nothing left to write, and no error (the closed event file would raise)

@@ -91,3 +91,75 @@ def test_a_layer_panel_draws_each_runs_statistic_times_the_scale_and_skips_a_run
             assert list(line.get_ydata()) == pytest.approx(expected)
         finally:
             plt.close(fig)
+
+
+def _sweep_row(run: str, steps: int = 100, **factors) -> dict:
+    course = {"activation": "relu", "init": "truncated_normal", "optimizer": "adam", "lr": 1e-3, "schedule": "none"}
+    return {"run": run, "steps": steps, **course, **factors}
+
+
+def test_factor_groups_slice_the_full_budget_runs_through_the_course_run_one_factor_at_a_time() -> None:
+    rows = [
+        _sweep_row("tanh", activation="tanh"),  # first, yet not the reference: the course's run is
+        _sweep_row("course-0"),
+        _sweep_row("course-1"),
+        _sweep_row("sgd", optimizer="sgd", lr=0.1),  # an optimizer keeps its own learning rate
+        _sweep_row("lr", lr=3e-3),
+        _sweep_row("tanh-sgd", activation="tanh", optimizer="sgd"),  # two factors apart: in no slice
+        _sweep_row("search", steps=10, activation="sigmoid"),  # the short learning-rate search budget
+    ]
+    names = {
+        factor: {value: [r["run"] for r in members] for value, members in groups.items()}
+        for factor, groups in figures.factor_groups(rows).items()
+    }
+    assert names == {
+        "activation": {"tanh": ["tanh"], "relu": ["course-0", "course-1"]},
+        "optimizer": {"adam": ["course-0", "course-1", "lr"], "sgd": ["sgd"]},
+        "lr": {1e-3: ["course-0", "course-1"], 3e-3: ["lr"]},
+    }
+    # without the course's run the first full-budget run is the reference
+    first, elu, orthogonal = (
+        _sweep_row("sgd", optimizer="sgd"),
+        _sweep_row("sgd-elu", optimizer="sgd", activation="elu"),
+        _sweep_row("sgd-orthogonal", optimizer="sgd", init="orthogonal"),
+    )
+    assert figures.factor_groups([first, elu, orthogonal, _sweep_row("search", steps=10)]) == {
+        "activation": {"relu": [first], "elu": [elu]},
+        "init": {"truncated_normal": [first], "orthogonal": [orthogonal]},
+    }
+    assert figures.factor_groups([]) == {}
+
+
+def test_the_lr_search_draws_each_optimizers_error_in_percent_against_the_sorted_rates(tmp_path, monkeypatch) -> None:
+    drawn = {}
+
+    def keep(fig, path):
+        drawn.update({line.get_label(): line for line in fig.axes[0].get_lines()}, axes=fig.axes[0])
+        return save(fig, path)
+
+    save = figures.save_figure
+    monkeypatch.setattr(figures, "save_figure", keep)
+    search = {
+        "adam": {"rates": {"0.01": 0.05, "0.001": 0.02, "0.1": None}, "best": 0.001},
+        "sgd": {"rates": {"0.3": 0.9, "0.1": 0.04}, "best": 0.1},
+    }
+    figures.lr_search_figure(tmp_path / "lr_search.png", search)
+    assert (tmp_path / "lr_search.png").stat().st_size > 0
+    axes = drawn.pop("axes")
+    assert axes.get_xscale() == "log" and axes.get_yscale() == "log"
+    assert set(drawn) == {"adam", "sgd"}
+    assert list(drawn["adam"].get_xdata()) == [0.001, 0.01, 0.1]
+    assert drawn["adam"].get_marker() == "o"  # a rate between two diverged ones still shows, as a dot
+    assert list(drawn["adam"].get_ydata()[:2]) == pytest.approx([2.0, 5.0])
+    assert math.isnan(drawn["adam"].get_ydata()[2])  # a diverged rate leaves a gap
+    assert list(drawn["sgd"].get_xdata()) == [0.1, 0.3] and list(drawn["sgd"].get_ydata()) == pytest.approx([4, 90])
+
+
+def test_a_run_without_kept_statistics_reads_its_events_as_its_activation(tmp_path) -> None:
+    from backproplab.monitoring import SummaryWriter
+
+    with SummaryWriter(tmp_path) as writer:  # half the outputs at tanh's bound 1, half at 0
+        writer.add_histogram("conv1/activation", [0.0] * 50 + [1.0] * 50, 0)
+    got = figures._stats({"folder": str(tmp_path), "activation": "tanh"})
+    assert got["saturated"] == {"conv1": {"step": [0], "value": [0.5]}}
+    assert figures._stats({"folder": str(tmp_path / "missing"), "activation": "tanh"}) == {}

@@ -123,3 +123,48 @@ def test_the_loss_panel_shows_each_values_mean_loss_and_a_validation_subset_is_n
     metrics.write_text(json.dumps({**record, "config": {"eval_images": 1000}}))
     validation, _ = figures.curves_figure("activation", groups).axes
     assert validation.get_title() == "validation error by activation\n(first 1,000 images but the last point)"
+
+
+def test_log_if_decades_counts_every_positive_finite_value_and_only_those() -> None:
+    _, ax = plt.subplots()
+    ax.plot([0, 1, 2, 3], [0.0, -5.0, 1.0, 2.0])  # 0% and below have no logarithm: 1 to 2 is under a decade
+    figures.log_if_decades(ax)
+    assert ax.get_yscale() == "linear"
+    _, ax = plt.subplots()
+    ax.plot([0, 1], [0.2, 3.0])  # values under 1 count like any other: 15 times
+    figures.log_if_decades(ax)
+    assert ax.get_yscale() == "log"
+
+
+def test_final_errors_are_dots_named_by_value_and_a_value_without_a_finite_error_is_a_gap(tmp_path) -> None:
+    groups = {
+        0.001: [_run(tmp_path, "0.001", seed, e, [e]) for seed, e in enumerate([0.02, 0.04])],
+        0.01: [_run(tmp_path, "0.01", seed, 0.5, [0.5]) for seed in range(2)],
+    }
+    groups[0.01][0]["test_error"], groups[0.01][1]["test_error"] = None, float("nan")  # both runs diverged
+    (ax,) = figures.final_error_figure("lr", groups).axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["lr 0.001", "lr 0.01"]
+    dots = ax.get_lines()[0]
+    assert dots.get_marker() == "o"
+    assert all(line.get_linestyle() == "None" for line in ax.get_lines())  # values side by side, not a trend
+    assert list(dots.get_xdata()) == [0, 1]
+    assert dots.get_ydata()[0] == pytest.approx(3.0) and np.isnan(dots.get_ydata()[1])
+
+
+def test_curves_name_each_value_in_a_legend_titled_by_the_factor_and_skip_a_run_without_metrics(tmp_path) -> None:
+    groups = {
+        0.001: [_run(tmp_path, "0.001", 0, 0.02, [0.3, 0.2, 0.1])],
+        0.01: [_run(tmp_path, "0.01", 0, 0.04, [0.4, 0.3, 0.2])],
+    }
+    failed = tmp_path / "failed"  # a run that stopped before writing metrics.json or statistics
+    failed.mkdir()
+    groups[0.01].append({"folder": failed, "activation": "relu", "seed": 1, "test_error": None})
+    fig = figures.curves_figure("lr", groups)
+    (legend,) = fig.legends
+    assert legend.get_title().get_text() == "lr"
+    assert [t.get_text() for t in legend.get_texts()] == ["lr 0.001", "lr 0.01"]
+    validation, _ = fig.axes
+    assert [list(line.get_ydata()) for line in validation.get_lines()] == [
+        pytest.approx([30, 20, 10]),
+        pytest.approx([40, 30, 20]),  # the failed run left out, not averaged in as empty
+    ]
