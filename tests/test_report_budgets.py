@@ -183,4 +183,9 @@ def test_the_default_page_says_why_its_budget_and_which_ranking_is_that_budgets_
     page = sweeps.render(as_default, ctx).render()
     assert "Why this budget: measured once against a 5,500-step course sweep" in page
     assert "Read the initialisation ranking below as this budget&#x27;s only." in page
+    init = page[page.index('id="sweep-quick-init"') : page.index('id="sweep-quick-optimizer"')]
+    claim = init[init.index("What these numbers support:") :]
+    assert "(at this budget only: measured against 5,500 steps" in claim[: claim.index("</li>")]
+    activation = page[page.index('id="sweep-quick-activation"') : page.index('id="sweep-quick-init"')]
+    assert "at this budget only" not in activation
     assert "Why this budget" not in (report / "index.html").read_text()
