@@ -173,3 +173,26 @@ def test_script_prints_the_table_or_one_line(sweeps, capsys, tmp_path) -> None:
     assert script.main(["--full", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == [err] and err.startswith("rank_agreement: --full:")
+
+
+def test_seeds_rank_the_seeds_that_finished_while_the_others_train(sweeps, capsys) -> None:
+    full, short = sweeps
+    training = next(p for p in sorted(full.iterdir()) if p.name.endswith("seed1-5500steps"))
+    (training / "metrics.json").unlink()
+    with pytest.raises(UsageError, match="1 of the 16 runs"):
+        rank_agreement(full, short)
+    seed0 = {(a.factor, a.budget.steps): a for a in rank_agreement(full, short, seeds=[0])}
+    assert seed0["activation", 600].tau() == pytest.approx(4 / 6)  # seed 0's relu/elu swap alone
+    assert list(seed0["activation", 600].seed_taus()) == [0]
+    assert seed0["activation", 1100].tau() == pytest.approx(-1.0)
+    with pytest.raises(UsageError, match=r"--full: .* has no run of seed 2; its seeds are 0, 1: ask for those"):
+        rank_agreement(full, short, seeds=[2])
+    with pytest.raises(UsageError, match="1 of the 8 runs"):
+        rank_agreement(full, short, seeds=[1])
+    assert script.main(["--full", str(full), "--short", str(short), "--seeds", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "; seeds 0; full:" in out
+    assert "| activation | 600 (short sweep) | +0.67 | +0.67 | 0: +0.67 | elu → relu |" in out
+    assert script.main(["--full", str(full), "--seeds", "zero"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and err.startswith("rank_agreement: --seeds:")

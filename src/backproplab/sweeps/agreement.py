@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,11 +111,14 @@ def _mean(values: Any) -> float:
 # ----------------------------------------------------------------------------- reading sweep folders
 
 
-def read_sweep(folder: str | Path, flag: str, preset: str | None = "course") -> list[dict[str, Any]]:
+def read_sweep(
+    folder: str | Path, flag: str, preset: str | None = "course", seeds: Collection[int] | None = None
+) -> list[dict[str, Any]]:
     """The rows of the finished sweep in ``folder`` (:func:`backproplab.sweeps.table.row_for`, each with its
     ``curves``), from its ``sweep_config.json`` and run folders alone. ``preset``: the preset it must have been
-    run with. Raises a one-line :class:`UsageError` starting with ``flag`` for a folder that is not a finished
-    sweep of that preset, naming the fix."""
+    run with. ``seeds``: only these seeds' runs (they must have finished; the others may still be training).
+    Raises a one-line :class:`UsageError` starting with ``flag`` for a folder that is not a finished sweep of
+    that preset, or that has no run of a seed asked for, naming the fix."""
     from backproplab.sweeps.sweep import SWEEP_CONFIG, read_sweep_config
 
     folder = Path(folder)
@@ -142,6 +145,8 @@ def read_sweep(folder: str | Path, flag: str, preset: str | None = "course") -> 
         row = table.row_for(folder / entry["run"], entry["config"])
         row["curves"] = (state.read_metrics(folder / entry["run"]) or {}).get("curves") or {}
         rows.append(row)
+    if seeds is not None:
+        rows = _of_seeds(rows, seeds, flag, folder)
     unfinished = [r for r in rows if r["status"] not in ("completed", "diverged")]
     if unfinished:
         again = _rerun_command(spec, folder)
@@ -151,6 +156,17 @@ def read_sweep(folder: str | Path, flag: str, preset: str | None = "course") -> 
             "skipped, interrupted ones resumed)"
         )
     return rows
+
+
+def _of_seeds(rows: list[dict[str, Any]], seeds: Collection[int], flag: str, folder: Path) -> list[dict[str, Any]]:
+    has = sorted({r["seed"] for r in rows})
+    missing = sorted(set(seeds) - set(has))
+    if missing:
+        raise UsageError(
+            f"{flag}: {folder} has no run of seed {', '.join(map(str, missing))}; its seeds are "
+            f"{', '.join(map(str, has))}: ask for those"
+        )
+    return [r for r in rows if r["seed"] in seeds]
 
 
 def _described(spec: dict[str, Any]) -> str:
@@ -231,13 +247,17 @@ def budgets(rows: list[dict[str, Any]], short: list[dict[str, Any]] | None = Non
 
 
 def by_factor(
-    full: str | Path, short: str | Path | None = None, flags: tuple[str, str] = ("--full", "--short")
+    full: str | Path,
+    short: str | Path | None = None,
+    flags: tuple[str, str] = ("--full", "--short"),
+    seeds: Collection[int] | None = None,
 ) -> dict[str, list[Agreement]]:
     """factor -> an :class:`Agreement` per shorter budget (shortest first) of the finished course sweep ``full``
     and, given, the finished shorter sweep ``short``. ``flags``: what the messages call the two folders.
+    ``seeds``: only these seeds, in both sweeps (all when None; see :func:`read_sweep`).
     One-line :class:`UsageError` for a folder that is not a finished sweep, or a short sweep that is not shorter."""
-    rows = read_sweep(full, flags[0])
-    short_rows = read_sweep(short, flags[1], preset=None) if short is not None else None
+    rows = read_sweep(full, flags[0], seeds=seeds)
+    short_rows = read_sweep(short, flags[1], preset=None, seeds=seeds) if short is not None else None
     longest = max(r["steps"] for r in rows)
     if short_rows and max(r["steps"] for r in short_rows) >= longest:
         raise UsageError(
@@ -250,9 +270,11 @@ def by_factor(
     }
 
 
-def rank_agreement(full: str | Path, short: str | Path | None = None) -> list[Agreement]:
+def rank_agreement(
+    full: str | Path, short: str | Path | None = None, seeds: Collection[int] | None = None
+) -> list[Agreement]:
     """:func:`by_factor` as one list, factor by factor (``--full`` and ``--short`` in the messages)."""
-    return [a for listed in by_factor(full, short).values() for a in listed]
+    return [a for listed in by_factor(full, short, seeds=seeds).values() for a in listed]
 
 
 def markdown_table(agreements: list[Agreement]) -> str:
