@@ -181,7 +181,7 @@ def test_the_default_page_says_why_its_budget_and_which_ranking_is_that_budgets_
     ctx = ReportContext(out_dir=tmp_path, final_dir=tmp_path, results_dir=results)
     ctx.figures_dir.mkdir()
     page = sweeps.render(as_default, ctx).render()
-    assert "Why this budget: measured once against a 5,500-step course sweep" in page
+    assert "Why this budget: measured against 5,500-step course sweeps" in page
     assert "Read the initialisation ranking below as this budget&#x27;s only." in page
     init = page[page.index('id="sweep-quick-init"') : page.index('id="sweep-quick-optimizer"')]
     claim = init[init.index("What these numbers support:") :]
