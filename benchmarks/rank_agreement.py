@@ -35,11 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rank_agreement: {exc}", file=sys.stderr)
         return 2
     full = f"{args.full}, trained on {trained_on(read_sweep(args.full, '--full', seeds=seeds), args.full)}"
-    short_rows = read_sweep(args.short, "--short", None, seeds) if args.short else []
-    short = f"; short: {args.short}, trained on {trained_on(short_rows, args.short)}"
+    if args.short:
+        short_rows = read_sweep(args.short, "--short", None, seeds)
+        full += f"; short: {args.short}, trained on {trained_on(short_rows, args.short)}"
     print(f"Rank agreement with the {agreements[0].full.steps:,}-step ranking" if agreements else "No factor to rank")
     which = f"seeds {', '.join(map(str, seeds))}" if seeds else "every seed"
-    print(f"({datetime.now(UTC):%Y-%m-%d}; {which}; full: {full}{short if args.short else ''})")
+    print(f"({datetime.now(UTC):%Y-%m-%d}; {which}; full: {full})")
     print()
     print(markdown_table(agreements))
     return 0
